@@ -1,0 +1,28 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint generate clean
+
+# The environment is created, and the project installed, only when missing or
+# when the pinned dependencies change.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/health run
+
+test: $(STAMP)
+	$(BIN)/sqlfluff lint models macros tests analyses
+	$(BIN)/python -m pytest tests/python
+
+lint: $(STAMP)
+	$(BIN)/sqlfluff lint models macros tests analyses
+
+clean:
+	rm -rf warehouse/*.duckdb* target logs dbt_packages
