@@ -1,0 +1,34 @@
+{#-
+    The grain of every account metric: one row per account and as-of date, from
+    the day the account was created. Each metric family returns exactly these rows,
+    with its metrics null only where the health model says a metric is missing.
+-#}
+
+with accounts as (
+
+    select
+        account_id,
+        cast(created_at as date) as created_date
+    from {{ ref('stg_crm__accounts') }}
+
+),
+
+as_of_dates as (
+
+    select * from {{ ref('int_as_of_dates') }}
+
+),
+
+final as (
+
+    select
+        accounts.account_id,
+        as_of_dates.as_of_date,
+        as_of_dates.is_latest
+    from accounts
+    inner join as_of_dates
+        on accounts.created_date <= as_of_dates.as_of_date
+
+)
+
+select * from final

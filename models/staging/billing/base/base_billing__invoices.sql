@@ -1,0 +1,99 @@
+{#-
+    Every raw row of billing.invoices, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    invoice_id supersedes it. stg_billing__invoices keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('billing', 'invoices') }}
+
+),
+
+known_accounts as (
+
+    select
+        account_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by 1
+
+),
+
+known_currencies as (
+
+    select distinct currency_code from {{ ref('exchange_rates') }}
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('invoice_id') }} as invoice_id,
+        {{ raw_text('account_id') }} as account_id,
+        {{ raw_text('subscription_id') }} as subscription_id,
+        {{ safe_cast('issued_at', 'timestamp') }} as issued_at,
+        {{ safe_cast('due_date', 'date') }} as due_date,
+        {{ safe_cast('amount_due', 'decimal') }} as amount_due,
+        {{ safe_cast('amount_paid', 'decimal') }} as amount_paid,
+        upper({{ raw_text('currency') }}) as currency,
+        {{ raw_text('status') }} as status,
+        {{ safe_cast('paid_at', 'timestamp') }} as paid_at,
+        {{ raw_text('issued_at') }} as raw_issued_at,
+        {{ raw_text('due_date') }} as raw_due_date,
+        {{ raw_text('amount_due') }} as raw_amount_due,
+        {{ raw_text('amount_paid') }} as raw_amount_paid,
+        {{ raw_text('paid_at') }} as raw_paid_at,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.invoice_id is null then 'missing_required:invoice_id'
+            when typed.account_id is null then 'missing_required:account_id'
+            when typed.raw_issued_at is null then 'missing_required:issued_at'
+            when typed.raw_due_date is null then 'missing_required:due_date'
+            when typed.raw_amount_due is null then 'missing_required:amount_due'
+            when typed.currency is null then 'missing_required:currency'
+            when typed.status is null then 'missing_required:status'
+            when typed.issued_at is null and typed.raw_issued_at is not null then 'invalid_type:issued_at'
+            when typed.due_date is null and typed.raw_due_date is not null then 'invalid_type:due_date'
+            when typed.amount_due is null and typed.raw_amount_due is not null then 'invalid_type:amount_due'
+            when typed.amount_paid is null and typed.raw_amount_paid is not null then 'invalid_type:amount_paid'
+            when typed.paid_at is null and typed.raw_paid_at is not null then 'invalid_type:paid_at'
+            when typed.amount_paid not between 0 and 1000000000 then 'out_of_range:amount_paid'
+            when typed.status not in ('draft', 'open', 'paid', 'void', 'uncollectible') then 'invalid_value:status'
+            when typed.currency not in (select currency_code from known_currencies) then 'unknown_currency:currency'
+            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when not ref_account_id.is_valid then 'quarantined_reference:account_id'
+        end as quarantine_reason
+    from typed
+    left join known_accounts as ref_account_id
+        on typed.account_id = ref_account_id.account_id
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by invoice_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

@@ -1,0 +1,88 @@
+{#-
+    Every raw row of billing.orders, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    order_id supersedes it. stg_billing__orders keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('billing', 'orders') }}
+
+),
+
+known_accounts as (
+
+    select
+        account_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by 1
+
+),
+
+known_currencies as (
+
+    select distinct currency_code from {{ ref('exchange_rates') }}
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('order_id') }} as order_id,
+        {{ raw_text('account_id') }} as account_id,
+        {{ safe_cast('ordered_at', 'timestamp') }} as ordered_at,
+        {{ safe_cast('amount', 'decimal') }} as amount,
+        upper({{ raw_text('currency') }}) as currency,
+        {{ raw_text('status') }} as status,
+        {{ raw_text('ordered_at') }} as raw_ordered_at,
+        {{ raw_text('amount') }} as raw_amount,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.order_id is null then 'missing_required:order_id'
+            when typed.account_id is null then 'missing_required:account_id'
+            when typed.raw_ordered_at is null then 'missing_required:ordered_at'
+            when typed.raw_amount is null then 'missing_required:amount'
+            when typed.currency is null then 'missing_required:currency'
+            when typed.status is null then 'missing_required:status'
+            when typed.ordered_at is null and typed.raw_ordered_at is not null then 'invalid_type:ordered_at'
+            when typed.amount is null and typed.raw_amount is not null then 'invalid_type:amount'
+            when typed.amount not between 0 and 1000000000 then 'out_of_range:amount'
+            when typed.status not in ('placed', 'fulfilled', 'cancelled') then 'invalid_value:status'
+            when typed.currency not in (select currency_code from known_currencies) then 'unknown_currency:currency'
+            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when not ref_account_id.is_valid then 'quarantined_reference:account_id'
+        end as quarantine_reason
+    from typed
+    left join known_accounts as ref_account_id
+        on typed.account_id = ref_account_id.account_id
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by order_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

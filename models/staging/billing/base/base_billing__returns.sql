@@ -1,0 +1,77 @@
+{#-
+    Every raw row of billing.returns, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    return_id supersedes it. stg_billing__returns keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('billing', 'returns') }}
+
+),
+
+known_orders as (
+
+    select
+        order_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_billing__orders') }}
+    where order_id is not null
+    group by 1
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('return_id') }} as return_id,
+        {{ raw_text('order_id') }} as order_id,
+        {{ safe_cast('returned_at', 'timestamp') }} as returned_at,
+        {{ safe_cast('amount', 'decimal') }} as amount,
+        {{ raw_text('reason') }} as reason,
+        {{ raw_text('returned_at') }} as raw_returned_at,
+        {{ raw_text('amount') }} as raw_amount,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.return_id is null then 'missing_required:return_id'
+            when typed.order_id is null then 'missing_required:order_id'
+            when typed.raw_returned_at is null then 'missing_required:returned_at'
+            when typed.raw_amount is null then 'missing_required:amount'
+            when typed.returned_at is null and typed.raw_returned_at is not null then 'invalid_type:returned_at'
+            when typed.amount is null and typed.raw_amount is not null then 'invalid_type:amount'
+            when typed.amount not between 0 and 1000000000 then 'out_of_range:amount'
+            when typed.order_id is not null and ref_order_id.order_id is null then 'unknown_reference:order_id'
+            when not ref_order_id.is_valid then 'quarantined_reference:order_id'
+        end as quarantine_reason
+    from typed
+    left join known_orders as ref_order_id
+        on typed.order_id = ref_order_id.order_id
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by return_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

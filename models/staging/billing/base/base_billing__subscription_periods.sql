@@ -1,0 +1,98 @@
+{#-
+    Every raw row of billing.subscription_periods, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    period_id supersedes it. stg_billing__subscription_periods keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('billing', 'subscription_periods') }}
+
+),
+
+known_accounts as (
+
+    select
+        account_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by 1
+
+),
+
+known_currencies as (
+
+    select distinct currency_code from {{ ref('exchange_rates') }}
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('period_id') }} as period_id,
+        {{ raw_text('subscription_id') }} as subscription_id,
+        {{ raw_text('account_id') }} as account_id,
+        {{ raw_text('plan_id') }} as plan_id,
+        {{ safe_cast('seats', 'integer') }} as seats,
+        {{ safe_cast('mrr', 'decimal') }} as mrr,
+        upper({{ raw_text('currency') }}) as currency,
+        {{ safe_cast('period_start', 'date') }} as period_start,
+        {{ safe_cast('period_end', 'date') }} as period_end,
+        {{ raw_text('cancel_reason') }} as cancel_reason,
+        {{ raw_text('seats') }} as raw_seats,
+        {{ raw_text('mrr') }} as raw_mrr,
+        {{ raw_text('period_start') }} as raw_period_start,
+        {{ raw_text('period_end') }} as raw_period_end,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.period_id is null then 'missing_required:period_id'
+            when typed.subscription_id is null then 'missing_required:subscription_id'
+            when typed.account_id is null then 'missing_required:account_id'
+            when typed.plan_id is null then 'missing_required:plan_id'
+            when typed.raw_mrr is null then 'missing_required:mrr'
+            when typed.currency is null then 'missing_required:currency'
+            when typed.raw_period_start is null then 'missing_required:period_start'
+            when typed.seats is null and typed.raw_seats is not null then 'invalid_type:seats'
+            when typed.mrr is null and typed.raw_mrr is not null then 'invalid_type:mrr'
+            when typed.period_start is null and typed.raw_period_start is not null then 'invalid_type:period_start'
+            when typed.period_end is null and typed.raw_period_end is not null then 'invalid_type:period_end'
+            when typed.seats not between 0 and 1000000 then 'out_of_range:seats'
+            when typed.mrr not between 0 and 100000000 then 'out_of_range:mrr'
+            when typed.currency not in (select currency_code from known_currencies) then 'unknown_currency:currency'
+            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when not ref_account_id.is_valid then 'quarantined_reference:account_id'
+            when period_end <= period_start then 'end_before_start:period_end'
+        end as quarantine_reason
+    from typed
+    left join known_accounts as ref_account_id
+        on typed.account_id = ref_account_id.account_id
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by period_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

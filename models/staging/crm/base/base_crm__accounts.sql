@@ -1,0 +1,63 @@
+{#-
+    Every raw row of crm.accounts, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    account_id supersedes it. stg_crm__accounts keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('crm', 'accounts') }}
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('account_id') }} as account_id,
+        {{ raw_text('account_name') }} as account_name,
+        {{ raw_text('industry') }} as industry,
+        {{ raw_text('country_code') }} as country_code,
+        {{ safe_cast('employee_count', 'integer') }} as employee_count,
+        {{ raw_text('csm_owner') }} as csm_owner,
+        {{ safe_cast('created_at', 'timestamp') }} as created_at,
+        {{ raw_text('employee_count') }} as raw_employee_count,
+        {{ raw_text('created_at') }} as raw_created_at,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.account_id is null then 'missing_required:account_id'
+            when typed.account_name is null then 'missing_required:account_name'
+            when typed.raw_created_at is null then 'missing_required:created_at'
+            when typed.employee_count is null and typed.raw_employee_count is not null then 'invalid_type:employee_count'
+            when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
+            when typed.employee_count not between 1 and 10000000 then 'out_of_range:employee_count'
+        end as quarantine_reason
+    from typed
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by account_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

@@ -1,0 +1,59 @@
+{#-
+    Every raw row of product.features, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    feature_key supersedes it. stg_product__features keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('product', 'features') }}
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('feature_key') }} as feature_key,
+        {{ raw_text('feature_name') }} as feature_name,
+        {{ safe_cast('is_core', 'boolean') }} as is_core,
+        {{ safe_cast('released_at', 'date') }} as released_at,
+        {{ raw_text('is_core') }} as raw_is_core,
+        {{ raw_text('released_at') }} as raw_released_at,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.feature_key is null then 'missing_required:feature_key'
+            when typed.feature_name is null then 'missing_required:feature_name'
+            when typed.raw_is_core is null then 'missing_required:is_core'
+            when typed.is_core is null and typed.raw_is_core is not null then 'invalid_type:is_core'
+            when typed.released_at is null and typed.raw_released_at is not null then 'invalid_type:released_at'
+        end as quarantine_reason
+    from typed
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by feature_key, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

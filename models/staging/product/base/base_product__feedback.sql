@@ -1,0 +1,91 @@
+{#-
+    Every raw row of product.feedback, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    feedback_id supersedes it. stg_product__feedback keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('product', 'feedback') }}
+
+),
+
+known_accounts as (
+
+    select
+        account_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by 1
+
+),
+
+known_users as (
+
+    select
+        user_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_product__users') }}
+    where user_id is not null
+    group by 1
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('feedback_id') }} as feedback_id,
+        {{ raw_text('account_id') }} as account_id,
+        {{ raw_text('user_id') }} as user_id,
+        {{ raw_text('sentiment') }} as sentiment,
+        {{ raw_text('body') }} as body,
+        {{ safe_cast('submitted_at', 'timestamp') }} as submitted_at,
+        {{ raw_text('submitted_at') }} as raw_submitted_at,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.feedback_id is null then 'missing_required:feedback_id'
+            when typed.account_id is null then 'missing_required:account_id'
+            when typed.sentiment is null then 'missing_required:sentiment'
+            when typed.raw_submitted_at is null then 'missing_required:submitted_at'
+            when typed.submitted_at is null and typed.raw_submitted_at is not null then 'invalid_type:submitted_at'
+            when typed.sentiment not in ('positive', 'neutral', 'negative') then 'invalid_value:sentiment'
+            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when not ref_account_id.is_valid then 'quarantined_reference:account_id'
+            when typed.user_id is not null and ref_user_id.user_id is null then 'unknown_reference:user_id'
+            when not ref_user_id.is_valid then 'quarantined_reference:user_id'
+        end as quarantine_reason
+    from typed
+    left join known_accounts as ref_account_id
+        on typed.account_id = ref_account_id.account_id
+    left join known_users as ref_user_id
+        on typed.user_id = ref_user_id.user_id
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by feedback_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

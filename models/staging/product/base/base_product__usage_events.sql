@@ -1,0 +1,105 @@
+{#-
+    Every raw row of product.usage_events, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    event_id supersedes it. stg_product__usage_events keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('product', 'usage_events') }}
+
+),
+
+known_users as (
+
+    select
+        user_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_product__users') }}
+    where user_id is not null
+    group by 1
+
+),
+
+known_accounts as (
+
+    select
+        account_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by 1
+
+),
+
+known_features as (
+
+    select
+        feature_key,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_product__features') }}
+    where feature_key is not null
+    group by 1
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('event_id') }} as event_id,
+        {{ raw_text('user_id') }} as user_id,
+        {{ raw_text('account_id') }} as account_id,
+        {{ raw_text('feature_key') }} as feature_key,
+        {{ safe_cast('occurred_at', 'timestamp') }} as occurred_at,
+        {{ raw_text('occurred_at') }} as raw_occurred_at,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.event_id is null then 'missing_required:event_id'
+            when typed.user_id is null then 'missing_required:user_id'
+            when typed.account_id is null then 'missing_required:account_id'
+            when typed.feature_key is null then 'missing_required:feature_key'
+            when typed.raw_occurred_at is null then 'missing_required:occurred_at'
+            when typed.occurred_at is null and typed.raw_occurred_at is not null then 'invalid_type:occurred_at'
+            when typed.user_id is not null and ref_user_id.user_id is null then 'unknown_reference:user_id'
+            when not ref_user_id.is_valid then 'quarantined_reference:user_id'
+            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when not ref_account_id.is_valid then 'quarantined_reference:account_id'
+            when typed.feature_key is not null and ref_feature_key.feature_key is null then 'unknown_reference:feature_key'
+            when not ref_feature_key.is_valid then 'quarantined_reference:feature_key'
+        end as quarantine_reason
+    from typed
+    left join known_users as ref_user_id
+        on typed.user_id = ref_user_id.user_id
+    left join known_accounts as ref_account_id
+        on typed.account_id = ref_account_id.account_id
+    left join known_features as ref_feature_key
+        on typed.feature_key = ref_feature_key.feature_key
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by event_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

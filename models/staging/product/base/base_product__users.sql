@@ -1,0 +1,75 @@
+{#-
+    Every raw row of product.users, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    user_id supersedes it. stg_product__users keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+    Personal data (email) is never read.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('product', 'users') }}
+
+),
+
+known_accounts as (
+
+    select
+        account_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_crm__accounts') }}
+    where account_id is not null
+    group by 1
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('user_id') }} as user_id,
+        {{ raw_text('account_id') }} as account_id,
+        {{ safe_cast('created_at', 'timestamp') }} as created_at,
+        {{ safe_cast('deactivated_at', 'timestamp') }} as deactivated_at,
+        {{ raw_text('created_at') }} as raw_created_at,
+        {{ raw_text('deactivated_at') }} as raw_deactivated_at,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.user_id is null then 'missing_required:user_id'
+            when typed.account_id is null then 'missing_required:account_id'
+            when typed.raw_created_at is null then 'missing_required:created_at'
+            when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
+            when typed.deactivated_at is null and typed.raw_deactivated_at is not null then 'invalid_type:deactivated_at'
+            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when not ref_account_id.is_valid then 'quarantined_reference:account_id'
+        end as quarantine_reason
+    from typed
+    left join known_accounts as ref_account_id
+        on typed.account_id = ref_account_id.account_id
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by user_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final

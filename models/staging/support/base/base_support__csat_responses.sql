@@ -1,0 +1,77 @@
+{#-
+    Every raw row of support.csat_responses, typed, with the first contract rule it breaks
+    (quarantine_reason, null when none) and whether a later version of the same
+    response_id supersedes it. stg_support__csat_responses keeps the good, latest rows;
+    quarantined_rows keeps the rest.
+-#}
+
+with source as (
+
+    select
+        *,
+        row_number() over () as source_row_number
+    from {{ source('support', 'csat_responses') }}
+
+),
+
+known_tickets as (
+
+    select
+        ticket_id,
+        bool_or(quarantine_reason is null) as is_valid
+    from {{ ref('base_support__tickets') }}
+    where ticket_id is not null
+    group by 1
+
+),
+
+typed as (
+
+    select
+        source_row_number,
+        {{ raw_text('response_id') }} as response_id,
+        {{ raw_text('ticket_id') }} as ticket_id,
+        {{ safe_cast('score', 'integer') }} as score,
+        {{ raw_text('comment') }} as comment,
+        {{ safe_cast('responded_at', 'timestamp') }} as responded_at,
+        {{ raw_text('score') }} as raw_score,
+        {{ raw_text('responded_at') }} as raw_responded_at,
+        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        case
+            when typed.response_id is null then 'missing_required:response_id'
+            when typed.ticket_id is null then 'missing_required:ticket_id'
+            when typed.raw_score is null then 'missing_required:score'
+            when typed.raw_responded_at is null then 'missing_required:responded_at'
+            when typed.score is null and typed.raw_score is not null then 'invalid_type:score'
+            when typed.responded_at is null and typed.raw_responded_at is not null then 'invalid_type:responded_at'
+            when typed.score not between 1 and 5 then 'out_of_range:score'
+            when typed.ticket_id is not null and ref_ticket_id.ticket_id is null then 'unknown_reference:ticket_id'
+            when not ref_ticket_id.is_valid then 'quarantined_reference:ticket_id'
+        end as quarantine_reason
+    from typed
+    left join known_tickets as ref_ticket_id
+        on typed.ticket_id = ref_ticket_id.ticket_id
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is null and row_number() over (
+            partition by response_id, quarantine_reason is null
+            order by loaded_at desc nulls last, source_row_number desc
+        ) > 1 as is_superseded
+    from checked
+
+)
+
+select * from final
