@@ -25,20 +25,20 @@
 ] %}
 
 with quarantined as (
-{% for source_name, table_name, key_columns in raw_tables %}
-    select
-        '{{ source_name }}.{{ table_name }}' as source_table,
-        source_row_number,
-        {% for key_column in key_columns -%}
-            coalesce(cast({{ key_column }} as varchar), '')
-            {%- if not loop.last %} || '|' || {% endif %}
-        {%- endfor %} as record_key,
-        quarantine_reason,
-        loaded_at
-    from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
-    where quarantine_reason is not null
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+    {% for source_name, table_name, key_columns in raw_tables %}
+        select
+            '{{ source_name }}.{{ table_name }}' as source_table,
+            source_row_number,
+            {% for key_column in key_columns -%}
+                coalesce(cast({{ key_column }} as varchar), '')
+                {%- if not loop.last %} || '|' || {% endif %}
+            {%- endfor %} as record_key,
+            quarantine_reason,
+            loaded_at
+        from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+        where quarantine_reason is not null
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 final as (

@@ -25,21 +25,21 @@
 ] %}
 
 with counts as (
-{% for source_name, table_name in raw_tables %}
-    select
-        '{{ source_name }}.{{ table_name }}' as source_table,
-        (select count(*) from {{ source(source_name, table_name) }}) as raw_rows,
-        (select count(*) from {{ ref('stg_' ~ source_name ~ '__' ~ table_name) }}) as staged_rows,
-        (
-            select count(*) from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
-            where is_superseded
-        ) as superseded_rows,
-        (
-            select count(*) from {{ ref('quarantined_rows') }}
-            where source_table = '{{ source_name }}.{{ table_name }}'
-        ) as quarantined_rows
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+    {% for source_name, table_name in raw_tables %}
+        select
+            '{{ source_name }}.{{ table_name }}' as source_table,
+            (select count(*) from {{ source(source_name, table_name) }}) as raw_rows,
+            (select count(*) from {{ ref('stg_' ~ source_name ~ '__' ~ table_name) }}) as staged_rows,
+            (
+                select count(*) from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+                where is_superseded
+            ) as superseded_rows,
+            (
+                select count(*) from {{ ref('quarantined_rows') }}
+                where source_table = '{{ source_name }}.{{ table_name }}'
+            ) as quarantined_rows
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 final as (

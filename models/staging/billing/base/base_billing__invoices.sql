@@ -70,12 +70,16 @@ checked as (
             when typed.issued_at is null and typed.raw_issued_at is not null then 'invalid_type:issued_at'
             when typed.due_date is null and typed.raw_due_date is not null then 'invalid_type:due_date'
             when typed.amount_due is null and typed.raw_amount_due is not null then 'invalid_type:amount_due'
-            when typed.amount_paid is null and typed.raw_amount_paid is not null then 'invalid_type:amount_paid'
+            when typed.amount_paid is null and typed.raw_amount_paid is not null
+                then 'invalid_type:amount_paid'
             when typed.paid_at is null and typed.raw_paid_at is not null then 'invalid_type:paid_at'
             when typed.amount_paid not between 0 and 1000000000 then 'out_of_range:amount_paid'
-            when typed.status not in ('draft', 'open', 'paid', 'void', 'uncollectible') then 'invalid_value:status'
-            when typed.currency not in (select currency_code from known_currencies) then 'unknown_currency:currency'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.status not in ('draft', 'open', 'paid', 'void', 'uncollectible')
+                then 'invalid_value:status'
+            when typed.currency not in (select known_currencies.currency_code from known_currencies)
+                then 'unknown_currency:currency'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
     from typed

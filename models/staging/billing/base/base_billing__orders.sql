@@ -63,8 +63,10 @@ checked as (
             when typed.amount is null and typed.raw_amount is not null then 'invalid_type:amount'
             when typed.amount not between 0 and 1000000000 then 'out_of_range:amount'
             when typed.status not in ('placed', 'fulfilled', 'cancelled') then 'invalid_value:status'
-            when typed.currency not in (select currency_code from known_currencies) then 'unknown_currency:currency'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.currency not in (select known_currencies.currency_code from known_currencies)
+                then 'unknown_currency:currency'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
     from typed

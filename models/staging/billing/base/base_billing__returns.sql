@@ -50,10 +50,12 @@ checked as (
             when typed.order_id is null then 'missing_required:order_id'
             when typed.raw_returned_at is null then 'missing_required:returned_at'
             when typed.raw_amount is null then 'missing_required:amount'
-            when typed.returned_at is null and typed.raw_returned_at is not null then 'invalid_type:returned_at'
+            when typed.returned_at is null and typed.raw_returned_at is not null
+                then 'invalid_type:returned_at'
             when typed.amount is null and typed.raw_amount is not null then 'invalid_type:amount'
             when typed.amount not between 0 and 1000000000 then 'out_of_range:amount'
-            when typed.order_id is not null and ref_order_id.order_id is null then 'unknown_reference:order_id'
+            when typed.order_id is not null and ref_order_id.order_id is null
+                then 'unknown_reference:order_id'
             when not ref_order_id.is_valid then 'quarantined_reference:order_id'
         end as quarantine_reason
     from typed

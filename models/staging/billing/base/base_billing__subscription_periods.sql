@@ -68,14 +68,17 @@ checked as (
             when typed.raw_period_start is null then 'missing_required:period_start'
             when typed.seats is null and typed.raw_seats is not null then 'invalid_type:seats'
             when typed.mrr is null and typed.raw_mrr is not null then 'invalid_type:mrr'
-            when typed.period_start is null and typed.raw_period_start is not null then 'invalid_type:period_start'
+            when typed.period_start is null and typed.raw_period_start is not null
+                then 'invalid_type:period_start'
             when typed.period_end is null and typed.raw_period_end is not null then 'invalid_type:period_end'
             when typed.seats not between 0 and 1000000 then 'out_of_range:seats'
             when typed.mrr not between 0 and 100000000 then 'out_of_range:mrr'
-            when typed.currency not in (select currency_code from known_currencies) then 'unknown_currency:currency'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.currency not in (select known_currencies.currency_code from known_currencies)
+                then 'unknown_currency:currency'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
-            when period_end <= period_start then 'end_before_start:period_end'
+            when typed.period_end <= typed.period_start then 'end_before_start:period_end'
         end as quarantine_reason
     from typed
     left join known_accounts as ref_account_id

@@ -40,7 +40,8 @@ checked as (
             when typed.account_id is null then 'missing_required:account_id'
             when typed.account_name is null then 'missing_required:account_name'
             when typed.raw_created_at is null then 'missing_required:created_at'
-            when typed.employee_count is null and typed.raw_employee_count is not null then 'invalid_type:employee_count'
+            when typed.employee_count is null and typed.raw_employee_count is not null
+                then 'invalid_type:employee_count'
             when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
             when typed.employee_count not between 1 and 10000000 then 'out_of_range:employee_count'
         end as quarantine_reason

@@ -61,12 +61,26 @@ checked as (
             when typed.account_id is null then 'missing_required:account_id'
             when typed.activity_type is null then 'missing_required:activity_type'
             when typed.raw_occurred_at is null then 'missing_required:occurred_at'
-            when typed.occurred_at is null and typed.raw_occurred_at is not null then 'invalid_type:occurred_at'
-            when typed.activity_type not in ('email', 'call', 'meeting', 'business_review', 'training', 'webinar', 'campaign_open', 'campaign_click') then 'invalid_value:activity_type'
+            when typed.occurred_at is null and typed.raw_occurred_at is not null
+                then 'invalid_type:occurred_at'
+            when
+                typed.activity_type not in (
+                    'email',
+                    'call',
+                    'meeting',
+                    'business_review',
+                    'training',
+                    'webinar',
+                    'campaign_open',
+                    'campaign_click'
+                )
+                then 'invalid_value:activity_type'
             when typed.direction not in ('inbound', 'outbound') then 'invalid_value:direction'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
-            when typed.contact_id is not null and ref_contact_id.contact_id is null then 'unknown_reference:contact_id'
+            when typed.contact_id is not null and ref_contact_id.contact_id is null
+                then 'unknown_reference:contact_id'
             when not ref_contact_id.is_valid then 'quarantined_reference:contact_id'
         end as quarantine_reason
     from typed

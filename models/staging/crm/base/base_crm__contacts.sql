@@ -52,7 +52,8 @@ checked as (
             when typed.raw_created_at is null then 'missing_required:created_at'
             when typed.is_primary is null and typed.raw_is_primary is not null then 'invalid_type:is_primary'
             when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
     from typed

@@ -65,10 +65,13 @@ checked as (
             when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
             when typed.close_date is null and typed.raw_close_date is not null then 'invalid_type:close_date'
             when typed.amount not between 0 and 1000000000 then 'out_of_range:amount'
-            when typed.opportunity_type not in ('new_business', 'renewal', 'expansion') then 'invalid_value:opportunity_type'
+            when typed.opportunity_type not in ('new_business', 'renewal', 'expansion')
+                then 'invalid_value:opportunity_type'
             when typed.stage not in ('open', 'won', 'lost') then 'invalid_value:stage'
-            when typed.currency not in (select currency_code from known_currencies) then 'unknown_currency:currency'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.currency not in (select known_currencies.currency_code from known_currencies)
+                then 'unknown_currency:currency'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
     from typed

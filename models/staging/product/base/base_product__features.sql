@@ -38,7 +38,8 @@ checked as (
             when typed.feature_name is null then 'missing_required:feature_name'
             when typed.raw_is_core is null then 'missing_required:is_core'
             when typed.is_core is null and typed.raw_is_core is not null then 'invalid_type:is_core'
-            when typed.released_at is null and typed.raw_released_at is not null then 'invalid_type:released_at'
+            when typed.released_at is null and typed.raw_released_at is not null
+                then 'invalid_type:released_at'
         end as quarantine_reason
     from typed
 

@@ -61,9 +61,11 @@ checked as (
             when typed.account_id is null then 'missing_required:account_id'
             when typed.sentiment is null then 'missing_required:sentiment'
             when typed.raw_submitted_at is null then 'missing_required:submitted_at'
-            when typed.submitted_at is null and typed.raw_submitted_at is not null then 'invalid_type:submitted_at'
+            when typed.submitted_at is null and typed.raw_submitted_at is not null
+                then 'invalid_type:submitted_at'
             when typed.sentiment not in ('positive', 'neutral', 'negative') then 'invalid_value:sentiment'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
             when typed.user_id is not null and ref_user_id.user_id is null then 'unknown_reference:user_id'
             when not ref_user_id.is_valid then 'quarantined_reference:user_id'

@@ -46,8 +46,10 @@ checked as (
             when typed.account_id is null then 'missing_required:account_id'
             when typed.step_key is null then 'missing_required:step_key'
             when typed.raw_completed_at is null then 'missing_required:completed_at'
-            when typed.completed_at is null and typed.raw_completed_at is not null then 'invalid_type:completed_at'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.completed_at is null and typed.raw_completed_at is not null
+                then 'invalid_type:completed_at'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
     from typed

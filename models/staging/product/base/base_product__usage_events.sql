@@ -72,12 +72,15 @@ checked as (
             when typed.account_id is null then 'missing_required:account_id'
             when typed.feature_key is null then 'missing_required:feature_key'
             when typed.raw_occurred_at is null then 'missing_required:occurred_at'
-            when typed.occurred_at is null and typed.raw_occurred_at is not null then 'invalid_type:occurred_at'
+            when typed.occurred_at is null and typed.raw_occurred_at is not null
+                then 'invalid_type:occurred_at'
             when typed.user_id is not null and ref_user_id.user_id is null then 'unknown_reference:user_id'
             when not ref_user_id.is_valid then 'quarantined_reference:user_id'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
-            when typed.feature_key is not null and ref_feature_key.feature_key is null then 'unknown_reference:feature_key'
+            when typed.feature_key is not null and ref_feature_key.feature_key is null
+                then 'unknown_reference:feature_key'
             when not ref_feature_key.is_valid then 'quarantined_reference:feature_key'
         end as quarantine_reason
     from typed

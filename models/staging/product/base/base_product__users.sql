@@ -50,8 +50,10 @@ checked as (
             when typed.account_id is null then 'missing_required:account_id'
             when typed.raw_created_at is null then 'missing_required:created_at'
             when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
-            when typed.deactivated_at is null and typed.raw_deactivated_at is not null then 'invalid_type:deactivated_at'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.deactivated_at is null and typed.raw_deactivated_at is not null
+                then 'invalid_type:deactivated_at'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
     from typed

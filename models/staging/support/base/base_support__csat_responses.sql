@@ -51,9 +51,11 @@ checked as (
             when typed.raw_score is null then 'missing_required:score'
             when typed.raw_responded_at is null then 'missing_required:responded_at'
             when typed.score is null and typed.raw_score is not null then 'invalid_type:score'
-            when typed.responded_at is null and typed.raw_responded_at is not null then 'invalid_type:responded_at'
+            when typed.responded_at is null and typed.raw_responded_at is not null
+                then 'invalid_type:responded_at'
             when typed.score not between 1 and 5 then 'out_of_range:score'
-            when typed.ticket_id is not null and ref_ticket_id.ticket_id is null then 'unknown_reference:ticket_id'
+            when typed.ticket_id is not null and ref_ticket_id.ticket_id is null
+                then 'unknown_reference:ticket_id'
             when not ref_ticket_id.is_valid then 'quarantined_reference:ticket_id'
         end as quarantine_reason
     from typed

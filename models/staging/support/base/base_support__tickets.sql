@@ -71,20 +71,26 @@ checked as (
             when typed.status is null then 'missing_required:status'
             when typed.raw_created_at is null then 'missing_required:created_at'
             when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
-            when typed.first_response_at is null and typed.raw_first_response_at is not null then 'invalid_type:first_response_at'
+            when typed.first_response_at is null and typed.raw_first_response_at is not null
+                then 'invalid_type:first_response_at'
             when typed.solved_at is null and typed.raw_solved_at is not null then 'invalid_type:solved_at'
-            when typed.agent_reply_count is null and typed.raw_agent_reply_count is not null then 'invalid_type:agent_reply_count'
-            when typed.reopen_count is null and typed.raw_reopen_count is not null then 'invalid_type:reopen_count'
+            when typed.agent_reply_count is null and typed.raw_agent_reply_count is not null
+                then 'invalid_type:agent_reply_count'
+            when typed.reopen_count is null and typed.raw_reopen_count is not null
+                then 'invalid_type:reopen_count'
             when typed.agent_reply_count not between 0 and 100000 then 'out_of_range:agent_reply_count'
             when typed.reopen_count not between 0 and 100000 then 'out_of_range:reopen_count'
             when typed.channel not in ('email', 'chat', 'phone', 'web') then 'invalid_value:channel'
             when typed.priority not in ('low', 'normal', 'high', 'urgent') then 'invalid_value:priority'
-            when typed.status not in ('new', 'open', 'pending', 'solved', 'closed') then 'invalid_value:status'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.status not in ('new', 'open', 'pending', 'solved', 'closed')
+                then 'invalid_value:status'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
-            when typed.requester_contact_id is not null and ref_requester_contact_id.contact_id is null then 'unknown_reference:requester_contact_id'
+            when typed.requester_contact_id is not null and ref_requester_contact_id.contact_id is null
+                then 'unknown_reference:requester_contact_id'
             when not ref_requester_contact_id.is_valid then 'quarantined_reference:requester_contact_id'
-            when solved_at < created_at then 'solved_before_created:solved_at'
+            when typed.solved_at < typed.created_at then 'solved_before_created:solved_at'
         end as quarantine_reason
     from typed
     left join known_accounts as ref_account_id

@@ -63,11 +63,14 @@ checked as (
             when typed.raw_score is null then 'missing_required:score'
             when typed.raw_responded_at is null then 'missing_required:responded_at'
             when typed.score is null and typed.raw_score is not null then 'invalid_type:score'
-            when typed.responded_at is null and typed.raw_responded_at is not null then 'invalid_type:responded_at'
+            when typed.responded_at is null and typed.raw_responded_at is not null
+                then 'invalid_type:responded_at'
             when typed.score not between 0 and 10 then 'out_of_range:score'
-            when typed.account_id is not null and ref_account_id.account_id is null then 'unknown_reference:account_id'
+            when typed.account_id is not null and ref_account_id.account_id is null
+                then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
-            when typed.contact_id is not null and ref_contact_id.contact_id is null then 'unknown_reference:contact_id'
+            when typed.contact_id is not null and ref_contact_id.contact_id is null
+                then 'unknown_reference:contact_id'
             when not ref_contact_id.is_valid then 'quarantined_reference:contact_id'
         end as quarantine_reason
     from typed
