@@ -10,12 +10,12 @@
 
 
 {#- contract_type: integer | decimal | boolean | date | timestamp (UTC) -#}
-{% macro safe_cast(column, contract_type) -%}
-    {{ return(adapter.dispatch('safe_cast', 'customer_health')(column, contract_type)) }}
+{% macro cast_raw(column, contract_type) -%}
+    {{ return(adapter.dispatch('cast_raw', 'customer_health')(column, contract_type)) }}
 {%- endmacro %}
 
 
-{% macro duckdb__safe_cast(column, contract_type) -%}
+{% macro duckdb__cast_raw(column, contract_type) -%}
     {%- set text = raw_text(column) -%}
     {%- if contract_type == 'integer' -%}
         try_cast({{ text }} as bigint)
@@ -32,17 +32,17 @@
                 then try_cast({{ text }} as timestamptz) at time zone 'UTC'
         end
     {%- else -%}
-        {{ exceptions.raise_compiler_error("safe_cast: unknown contract type " ~ contract_type) }}
+        {{ exceptions.raise_compiler_error("cast_raw: unknown contract type " ~ contract_type) }}
     {%- endif -%}
 {%- endmacro %}
 
 
 {#- PostgreSQL has no try_cast: the functions are created by create_try_cast_functions(). -#}
-{% macro postgres__safe_cast(column, contract_type) -%}
+{% macro postgres__cast_raw(column, contract_type) -%}
     {%- if contract_type in ['integer', 'decimal', 'boolean', 'date', 'timestamp'] -%}
         {{ target.schema }}_util.try_cast_{{ contract_type }}({{ raw_text(column) }})
     {%- else -%}
-        {{ exceptions.raise_compiler_error("safe_cast: unknown contract type " ~ contract_type) }}
+        {{ exceptions.raise_compiler_error("cast_raw: unknown contract type " ~ contract_type) }}
     {%- endif -%}
 {%- endmacro %}
 

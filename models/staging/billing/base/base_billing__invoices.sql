@@ -38,19 +38,19 @@ typed as (
         {{ raw_text('invoice_id') }} as invoice_id,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('subscription_id') }} as subscription_id,
-        {{ safe_cast('issued_at', 'timestamp') }} as issued_at,
-        {{ safe_cast('due_date', 'date') }} as due_date,
-        {{ safe_cast('amount_due', 'decimal') }} as amount_due,
-        {{ safe_cast('amount_paid', 'decimal') }} as amount_paid,
+        {{ cast_raw('issued_at', 'timestamp') }} as issued_at,
+        {{ cast_raw('due_date', 'date') }} as due_date,
+        {{ cast_raw('amount_due', 'decimal') }} as amount_due,
+        {{ cast_raw('amount_paid', 'decimal') }} as amount_paid,
         upper({{ raw_text('currency') }}) as currency,
         {{ raw_text('status') }} as status,
-        {{ safe_cast('paid_at', 'timestamp') }} as paid_at,
+        {{ cast_raw('paid_at', 'timestamp') }} as paid_at,
         {{ raw_text('issued_at') }} as raw_issued_at,
         {{ raw_text('due_date') }} as raw_due_date,
         {{ raw_text('amount_due') }} as raw_amount_due,
         {{ raw_text('amount_paid') }} as raw_amount_paid,
         {{ raw_text('paid_at') }} as raw_paid_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

@@ -37,13 +37,13 @@ typed as (
         source_row_number,
         {{ raw_text('order_id') }} as order_id,
         {{ raw_text('account_id') }} as account_id,
-        {{ safe_cast('ordered_at', 'timestamp') }} as ordered_at,
-        {{ safe_cast('amount', 'decimal') }} as amount,
+        {{ cast_raw('ordered_at', 'timestamp') }} as ordered_at,
+        {{ cast_raw('amount', 'decimal') }} as amount,
         upper({{ raw_text('currency') }}) as currency,
         {{ raw_text('status') }} as status,
         {{ raw_text('ordered_at') }} as raw_ordered_at,
         {{ raw_text('amount') }} as raw_amount,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

@@ -31,12 +31,12 @@ typed as (
         source_row_number,
         {{ raw_text('return_id') }} as return_id,
         {{ raw_text('order_id') }} as order_id,
-        {{ safe_cast('returned_at', 'timestamp') }} as returned_at,
-        {{ safe_cast('amount', 'decimal') }} as amount,
+        {{ cast_raw('returned_at', 'timestamp') }} as returned_at,
+        {{ cast_raw('amount', 'decimal') }} as amount,
         {{ raw_text('reason') }} as reason,
         {{ raw_text('returned_at') }} as raw_returned_at,
         {{ raw_text('amount') }} as raw_amount,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

@@ -39,17 +39,17 @@ typed as (
         {{ raw_text('subscription_id') }} as subscription_id,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('plan_id') }} as plan_id,
-        {{ safe_cast('seats', 'integer') }} as seats,
-        {{ safe_cast('mrr', 'decimal') }} as mrr,
+        {{ cast_raw('seats', 'integer') }} as seats,
+        {{ cast_raw('mrr', 'decimal') }} as mrr,
         upper({{ raw_text('currency') }}) as currency,
-        {{ safe_cast('period_start', 'date') }} as period_start,
-        {{ safe_cast('period_end', 'date') }} as period_end,
+        {{ cast_raw('period_start', 'date') }} as period_start,
+        {{ cast_raw('period_end', 'date') }} as period_end,
         {{ raw_text('cancel_reason') }} as cancel_reason,
         {{ raw_text('seats') }} as raw_seats,
         {{ raw_text('mrr') }} as raw_mrr,
         {{ raw_text('period_start') }} as raw_period_start,
         {{ raw_text('period_end') }} as raw_period_end,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

@@ -22,12 +22,12 @@ typed as (
         {{ raw_text('account_name') }} as account_name,
         {{ raw_text('industry') }} as industry,
         {{ raw_text('country_code') }} as country_code,
-        {{ safe_cast('employee_count', 'integer') }} as employee_count,
+        {{ cast_raw('employee_count', 'integer') }} as employee_count,
         {{ raw_text('csm_owner') }} as csm_owner,
-        {{ safe_cast('created_at', 'timestamp') }} as created_at,
+        {{ cast_raw('created_at', 'timestamp') }} as created_at,
         {{ raw_text('employee_count') }} as raw_employee_count,
         {{ raw_text('created_at') }} as raw_created_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

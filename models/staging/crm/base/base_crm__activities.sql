@@ -45,9 +45,9 @@ typed as (
         {{ raw_text('contact_id') }} as contact_id,
         {{ raw_text('activity_type') }} as activity_type,
         {{ raw_text('direction') }} as direction,
-        {{ safe_cast('occurred_at', 'timestamp') }} as occurred_at,
+        {{ cast_raw('occurred_at', 'timestamp') }} as occurred_at,
         {{ raw_text('occurred_at') }} as raw_occurred_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

@@ -33,11 +33,11 @@ typed as (
         {{ raw_text('contact_id') }} as contact_id,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('job_title') }} as job_title,
-        {{ safe_cast('is_primary', 'boolean') }} as is_primary,
-        {{ safe_cast('created_at', 'timestamp') }} as created_at,
+        {{ cast_raw('is_primary', 'boolean') }} as is_primary,
+        {{ cast_raw('created_at', 'timestamp') }} as created_at,
         {{ raw_text('is_primary') }} as raw_is_primary,
         {{ raw_text('created_at') }} as raw_created_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

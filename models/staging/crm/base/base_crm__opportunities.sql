@@ -39,14 +39,14 @@ typed as (
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('opportunity_type') }} as opportunity_type,
         {{ raw_text('stage') }} as stage,
-        {{ safe_cast('amount', 'decimal') }} as amount,
+        {{ cast_raw('amount', 'decimal') }} as amount,
         upper({{ raw_text('currency') }}) as currency,
-        {{ safe_cast('created_at', 'timestamp') }} as created_at,
-        {{ safe_cast('close_date', 'date') }} as close_date,
+        {{ cast_raw('created_at', 'timestamp') }} as created_at,
+        {{ cast_raw('close_date', 'date') }} as close_date,
         {{ raw_text('amount') }} as raw_amount,
         {{ raw_text('created_at') }} as raw_created_at,
         {{ raw_text('close_date') }} as raw_close_date,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

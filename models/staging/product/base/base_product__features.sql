@@ -20,11 +20,11 @@ typed as (
         source_row_number,
         {{ raw_text('feature_key') }} as feature_key,
         {{ raw_text('feature_name') }} as feature_name,
-        {{ safe_cast('is_core', 'boolean') }} as is_core,
-        {{ safe_cast('released_at', 'date') }} as released_at,
+        {{ cast_raw('is_core', 'boolean') }} as is_core,
+        {{ cast_raw('released_at', 'date') }} as released_at,
         {{ raw_text('is_core') }} as raw_is_core,
         {{ raw_text('released_at') }} as raw_released_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

@@ -45,9 +45,9 @@ typed as (
         {{ raw_text('user_id') }} as user_id,
         {{ raw_text('sentiment') }} as sentiment,
         {{ raw_text('body') }} as body,
-        {{ safe_cast('submitted_at', 'timestamp') }} as submitted_at,
+        {{ cast_raw('submitted_at', 'timestamp') }} as submitted_at,
         {{ raw_text('submitted_at') }} as raw_submitted_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

@@ -31,9 +31,9 @@ typed as (
         source_row_number,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('step_key') }} as step_key,
-        {{ safe_cast('completed_at', 'timestamp') }} as completed_at,
+        {{ cast_raw('completed_at', 'timestamp') }} as completed_at,
         {{ raw_text('completed_at') }} as raw_completed_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

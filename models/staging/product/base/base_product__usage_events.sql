@@ -55,9 +55,9 @@ typed as (
         {{ raw_text('user_id') }} as user_id,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('feature_key') }} as feature_key,
-        {{ safe_cast('occurred_at', 'timestamp') }} as occurred_at,
+        {{ cast_raw('occurred_at', 'timestamp') }} as occurred_at,
         {{ raw_text('occurred_at') }} as raw_occurred_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

@@ -32,11 +32,11 @@ typed as (
         source_row_number,
         {{ raw_text('user_id') }} as user_id,
         {{ raw_text('account_id') }} as account_id,
-        {{ safe_cast('created_at', 'timestamp') }} as created_at,
-        {{ safe_cast('deactivated_at', 'timestamp') }} as deactivated_at,
+        {{ cast_raw('created_at', 'timestamp') }} as created_at,
+        {{ cast_raw('deactivated_at', 'timestamp') }} as deactivated_at,
         {{ raw_text('created_at') }} as raw_created_at,
         {{ raw_text('deactivated_at') }} as raw_deactivated_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

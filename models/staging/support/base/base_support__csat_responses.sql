@@ -31,12 +31,12 @@ typed as (
         source_row_number,
         {{ raw_text('response_id') }} as response_id,
         {{ raw_text('ticket_id') }} as ticket_id,
-        {{ safe_cast('score', 'integer') }} as score,
+        {{ cast_raw('score', 'integer') }} as score,
         {{ raw_text('comment') }} as comment,
-        {{ safe_cast('responded_at', 'timestamp') }} as responded_at,
+        {{ cast_raw('responded_at', 'timestamp') }} as responded_at,
         {{ raw_text('score') }} as raw_score,
         {{ raw_text('responded_at') }} as raw_responded_at,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),

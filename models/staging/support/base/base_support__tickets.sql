@@ -46,17 +46,17 @@ typed as (
         {{ raw_text('channel') }} as channel,
         {{ raw_text('priority') }} as priority,
         {{ raw_text('status') }} as status,
-        {{ safe_cast('created_at', 'timestamp') }} as created_at,
-        {{ safe_cast('first_response_at', 'timestamp') }} as first_response_at,
-        {{ safe_cast('solved_at', 'timestamp') }} as solved_at,
-        {{ safe_cast('agent_reply_count', 'integer') }} as agent_reply_count,
-        {{ safe_cast('reopen_count', 'integer') }} as reopen_count,
+        {{ cast_raw('created_at', 'timestamp') }} as created_at,
+        {{ cast_raw('first_response_at', 'timestamp') }} as first_response_at,
+        {{ cast_raw('solved_at', 'timestamp') }} as solved_at,
+        {{ cast_raw('agent_reply_count', 'integer') }} as agent_reply_count,
+        {{ cast_raw('reopen_count', 'integer') }} as reopen_count,
         {{ raw_text('created_at') }} as raw_created_at,
         {{ raw_text('first_response_at') }} as raw_first_response_at,
         {{ raw_text('solved_at') }} as raw_solved_at,
         {{ raw_text('agent_reply_count') }} as raw_agent_reply_count,
         {{ raw_text('reopen_count') }} as raw_reopen_count,
-        {{ safe_cast('_loaded_at', 'timestamp') }} as loaded_at
+        {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
 ),
