@@ -10,15 +10,17 @@ STAMP  := $(VENV)/.installed
 # when the pinned dependencies change.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# Build the warehouse on the demo company (generated on first use), check it,
+# print the health summary.
 run: $(STAMP)
 	$(BIN)/health run
 
-test: $(STAMP)
-	$(BIN)/sqlfluff lint models macros tests analyses
+# The same set-up, then every test: lint, the demo build, pytest (which builds
+# its own small warehouses, with bad rows, in temporary folders).
+test: run lint
 	$(BIN)/python -m pytest tests/python
 
 lint: $(STAMP)
