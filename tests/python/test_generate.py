@@ -460,8 +460,8 @@ def _check_bad(root: Path, fmt: str) -> None:
     for m in manifest:
         t = CONTRACT[m["table"]]
         row = data[m["table"]][int(m["row_number"]) - 1]
-        key = "|".join(row[c] or "" for c in t.key)
-        assert m["record_key"] == (key if any(row[c] for c in t.key) else ""), m
+        parts = [row[c] for c in t.key]
+        assert m["record_key"] == ("" if None in parts else "|".join(parts)), m
         if m["rule"] == "offset_timestamp":
             value = parsed[m["table"]][int(m["row_number"]) - 1][m["column"]]
             assert value.strftime("%Y-%m-%dT%H:%M:%S") == m["detail"]
