@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import re
+import signal
 import sys
+import threading
 import time
+import traceback
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +31,22 @@ class StepFailed(Exception):
     def __init__(self, step: str, reason: str, details: str = ""):
         super().__init__(f"{step} failed: {reason}")
         self.step, self.reason, self.details = step, reason, details
+
+
+@contextmanager
+def step(name: str):
+    """Run one step: an unexpected error becomes `<name> failed: <why>`, with the traceback as details."""
+    try:
+        yield
+    except (StepFailed, UsageError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure of a step is reported the same way
+        why = " ".join(f"{exc.__class__.__name__}: {exc}".split())
+        raise StepFailed(name, why[:300], traceback.format_exc()) from None
+
+
+def _has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
 
 
 def warehouse_path() -> Path:
@@ -105,9 +127,18 @@ def step_check_raw(raw_dir: Path):
     return result
 
 
+def _plain_text(text: str) -> str:
+    """dbt's messages without terminal colour codes (they end up in log files and mails)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None:
     from customer_health.dbt_runner import run_dbt
 
+    if (args.target or "duckdb") == "postgres" and _has_module("customer_health.load"):
+        from customer_health.load import step_load
+
+        step_load(raw_dir, raw_format)
     db = warehouse_path()
     db.parent.mkdir(parents=True, exist_ok=True)
     os.environ["HEALTH_DUCKDB_PATH"] = str(db)
@@ -117,14 +148,123 @@ def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None
     extra = ["--full-refresh"] if args.full_refresh else []
     started = time.monotonic()
     print(f"build: dbt build into {db if (args.target or 'duckdb') == 'duckdb' else args.target}", flush=True)
-    outcome = run_dbt("build", dbt_vars=dbt_vars, target=args.target, extra_args=extra)
+    with step("build"):
+        outcome = run_dbt("build", dbt_vars=dbt_vars, target=args.target, extra_args=extra)
     if outcome.error:
-        raise StepFailed("build", outcome.error[:300], outcome.error)
+        error = _plain_text(outcome.error)
+        raise StepFailed("build", error[:300], error)
     if not outcome.success:
-        first = outcome.failures[0] if outcome.failures else "dbt build did not succeed"
-        raise StepFailed("build", f"{len(outcome.failures)} node(s) failed, first: {first[:240]}",
-                         "\n".join(outcome.failures))
+        failures = [_plain_text(f) for f in outcome.failures]
+        first = failures[0] if failures else "dbt build did not succeed"
+        raise StepFailed("build", f"{len(failures)} node(s) failed, first: {first[:240]}", "\n".join(failures))
     print(f"build: done in {time.monotonic() - started:.0f}s", flush=True)
+
+
+def _is_duckdb(args: argparse.Namespace) -> bool:
+    return (getattr(args, "target", None) or os.environ.get("HEALTH_TARGET") or "duckdb") == "duckdb"
+
+
+def _raw_dir_for_validation(args: argparse.Namespace) -> Path | None:
+    """The raw files to check for warnings: --raw-dir, HEALTH_RAW_DIR, or the demo data if it exists."""
+    if getattr(args, "raw_dir", None) or os.environ.get("HEALTH_RAW_DIR"):
+        return _resolve_raw_dir(args, demo_if_missing=False)
+    return DEMO_DIR if (DEMO_DIR / "generation.json").is_file() else None
+
+
+def step_validate(raw_dir: Path | None, args: argparse.Namespace, raw_format: str | None = None):
+    """great-expectations: raw-data warnings, public-table failures; Data Docs; a stamp for publish."""
+    from customer_health.validate import validate
+
+    db = warehouse_path()
+    if not db.is_file():
+        raise StepFailed("validate", f"{db}: no build file (run `health build` first)")
+    started = time.monotonic()
+    print(f"validate: great-expectations on {db}" + (f" and the raw files in {raw_dir}" if raw_dir else ""),
+          flush=True)
+    with step("validate"):
+        result = validate(db, raw_dir=raw_dir, raw_format=raw_format, as_of=getattr(args, "as_of", None),
+                          progress=lambda line: print(line, flush=True))
+    docs = result.data_docs / "index.html"
+    for note in result.notes:
+        print(f"  note: {note}")
+    if result.warnings:
+        print(f"validate: {len(result.warnings)} raw-data warning(s) (staging quarantines such rows, "
+              f"see staging.quarantined_rows):")
+        for check in result.warnings[:20]:
+            print(f"  warning: {check.line()}")
+        if len(result.warnings) > 20:
+            print(f"  ... and {len(result.warnings) - 20} more in {docs}")
+    if not result.passed:
+        first = result.failures[0].line()
+        raise StepFailed(
+            "validate",
+            f"{len(result.failures)} expectation(s) failed on the public tables, first: {first[:240]}",
+            "\n".join(["Failed expectations (the publication was not changed):",
+                       *(f"  {c.line()}" for c in result.failures), f"Data Docs: {docs}"]),
+        )
+    public = result.of("public")
+    print(f"validate: {sum(len(s.checks) for s in public)} expectations on {len(public)} public tables met "
+          f"in {time.monotonic() - started:.0f}s; Data Docs: {docs}", flush=True)
+    return result
+
+
+def step_publish(run_id: str | None = None, raw_dir: Path | None = None):
+    """Copy the validated build's public tables into a new release and switch readers to it atomically."""
+    from customer_health.publish import PublishError, publish, publish_dir
+    from customer_health.validate import check_stamp
+
+    db = warehouse_path()
+    if not db.is_file():
+        raise StepFailed("publish", f"{db}: no build file (run `health build` first)")
+    try:
+        stamp = check_stamp(db)
+    except ValueError as exc:
+        raise StepFailed("publish", str(exc)) from None
+    started = time.monotonic()
+    meta = {"raw_dir": str(raw_dir) if raw_dir else None, "validated_at": stamp.get("validated_at"),
+            "raw_warnings": len(stamp.get("warnings") or [])}
+    with step("publish"):
+        try:
+            release = publish(db, run_id=run_id, meta=meta)
+        except PublishError as exc:
+            raise StepFailed("publish", str(exc)) from None
+    tables = ", ".join(f"{t} ({n:,})" for t, n in release.tables.items())
+    print(f"publish: release {release.run_id} (as of {release.as_of_date}) is current in {publish_dir()}: "
+          f"{tables}; {time.monotonic() - started:.1f}s", flush=True)
+    if release.skipped:
+        print(f"  note: public tables not in the build, not published: {', '.join(release.skipped)}")
+    return release
+
+
+def step_report(validation_stamp: dict | None = None) -> Path:
+    """The HTML report of the current publication."""
+    from customer_health.publish import current_release, read_manifest
+    from customer_health.report import report_path, write_report
+
+    release = current_release()
+    if release is None:
+        raise StepFailed("report", "nothing published yet (run `health publish` first)")
+    started = time.monotonic()
+    with step("report"):
+        out = write_report(release / "health.duckdb", report_path(), manifest=read_manifest(release))
+    print(f"report: {out} in {time.monotonic() - started:.1f}s", flush=True)
+    return out
+
+
+def _outputs(report: Path | None = None) -> dict[str, str]:
+    from customer_health.publish import publish_dir
+    from customer_health.validate import reports_dir
+
+    root = publish_dir()
+    out = {
+        "build file": str(warehouse_path()),
+        "published (DuckDB)": f"{root / 'health.duckdb'}  (open read_only)",
+        "published (Parquet)": f"{root / 'parquet'}/<table>.parquet",
+        "report": str(report or reports_dir() / "health_report.html"),
+        "data quality": str(reports_dir() / "data_docs" / "index.html"),
+        "quarantined rows": f"staging.quarantined_rows in {warehouse_path()}",
+    }
+    return out
 
 
 def _add_steps(sub: argparse._SubParsersAction) -> None:
@@ -156,20 +296,96 @@ def _add_steps(sub: argparse._SubParsersAction) -> None:
 
     p.set_defaults(func=run_build)
 
-    p = sub.add_parser("run", help="a scheduled run: check-raw, build, summary",
-                       description="One command for a scheduled run: check the raw files, build, summarise. "
-                                   "Without --raw-dir it uses the demo company, generating it on first use.")
+    p = sub.add_parser(
+        "validate", help="great-expectations: raw files (warnings) and public tables (failures)",
+        description="Validate the raw files against suites generated from the contract (warnings: staging "
+                    "quarantines such rows) and the public tables of the build file (failures: score, grades, "
+                    "grain, contributions, KPI ranges). Writes Data Docs to reports/data_docs/ "
+                    "(HEALTH_REPORTS_DIR) and records the result for `health publish`.")
+    p.add_argument("--raw-dir", default=None,
+                   help="raw files to check (default: HEALTH_RAW_DIR or the demo data if present, else none)")
+    p.add_argument("--as-of", type=_iso_date, default=None, help="also expect mart_customer_health as of this date")
+    p.add_argument("--target", choices=["duckdb", "postgres"], default=None,
+                   help="duckdb (default); the postgres target is not validated from Python")
+
+    def run_validate(args: argparse.Namespace) -> int:
+        if not _is_duckdb(args):
+            raise UsageError("validate reads the DuckDB build file; the postgres target is checked by dbt's tests")
+        step_validate(_raw_dir_for_validation(args), args)
+        return 0
+
+    p.set_defaults(func=run_validate)
+
+    p = sub.add_parser(
+        "publish", help="publish the validated build for readers, atomically",
+        description="Copy the public tables of the validated build file into published/releases/<run-id>/ "
+                    "(health.duckdb and parquet/<table>.parquet), then switch published/current to it with one "
+                    "atomic rename. Readers use published/health.duckdb (read_only) or published/parquet/. "
+                    "Refuses a build that has not passed `health validate` since it was built.")
+    p.add_argument("--target", choices=["duckdb", "postgres"], default=None,
+                   help="duckdb (default); on postgres readers read the database itself")
+
+    def run_publish(args: argparse.Namespace) -> int:
+        if not _is_duckdb(args):
+            raise UsageError("publish copies the DuckDB build; on postgres readers read the database itself")
+        step_publish()
+        return 0
+
+    p.set_defaults(func=run_publish)
+
+    p = sub.add_parser(
+        "report", help="write reports/health_report.html from the current publication",
+        description="Write one self-contained HTML page (charts inline, no server, no internet) from the current "
+                    "publication: grades by segment, the customers most at risk and why, their score history, MRR "
+                    "movements, NPS, CSAT, retention, the backtest. Output: reports/health_report.html "
+                    "(HEALTH_REPORTS_DIR).")
+    p.add_argument("--target", choices=["duckdb", "postgres"], default=None,
+                   help="duckdb (default); reads the DuckDB publication")
+
+    def run_report(args: argparse.Namespace) -> int:
+        if not _is_duckdb(args):
+            raise UsageError("report reads the DuckDB publication; there is none for the postgres target")
+        step_report()
+        return 0
+
+    p.set_defaults(func=run_report)
+
+    p = sub.add_parser(
+        "run", help="a scheduled run: check-raw, build, validate, publish, report, summary",
+        description="One command for a scheduled run: check the raw files, build, validate, publish, write the "
+                    "report and print a summary. Each step stops the run on failure, leaving the last good "
+                    "publication as it was. Without --raw-dir it uses the demo company, generating it on first "
+                    "use.")
     _add_run_options(p, "default: HEALTH_RAW_DIR or the demo data, generated if missing")
 
     def run_all(args: argparse.Namespace) -> int:
+        from customer_health.publish import new_run_id
         from customer_health.summary import summarize
 
+        started = time.monotonic()
+        run_id = new_run_id()
+        print(f"health run {run_id}", flush=True)
         raw_dir = _resolve_raw_dir(args, demo_if_missing=True)
         checked = step_check_raw(raw_dir)
         step_build(raw_dir, checked.format, args)
-        if (args.target or "duckdb") == "duckdb":
-            print()
-            print(summarize(warehouse_path(), outputs={"warehouse": str(warehouse_path())}))
+        if not _is_duckdb(args):
+            print("validate, publish, report: skipped for the postgres target (dbt's tests ran in the build; "
+                  "readers read the database itself)")
+            return 0
+        validation = step_validate(raw_dir, args, raw_format=checked.format)
+        release = step_publish(run_id=run_id, raw_dir=raw_dir)
+        report = step_report()
+        notes = []
+        if validation.warnings:
+            notes.append(f"Data quality: {len(validation.warnings)} raw-data warning(s), "
+                         f"see {validation.data_docs / 'index.html'}.")
+        with step("summary"):
+            text = summarize(release.duckdb_path, outputs=_outputs(report), notes=notes,
+                             staging_db=warehouse_path())
+        print()
+        print(text)
+        print()
+        print(f"health run {run_id}: done in {time.monotonic() - started:.0f}s", flush=True)
         return 0
 
     p.set_defaults(func=run_all)
@@ -180,12 +396,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_generate(sub)
     _add_steps(sub)
+    if _has_module("customer_health.load"):  # `health load` (raw files into PostgreSQL)
+        from customer_health.load import add_load_command
+
+        add_load_command(sub)
     return parser
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's kill: stop cleanly, publication untouched
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
@@ -196,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.details and exc.details != exc.reason:
             print(exc.details, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"health {args.command}: interrupted (the last good publication is unchanged)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
