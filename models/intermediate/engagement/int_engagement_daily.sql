@@ -1,7 +1,10 @@
 {#-
-    Engagement points per account and day: CRM activities by type, onboarding
-    steps of the catalogue completed, and in-product feedback by sentiment, each
-    priced by seeds/action_points.csv.
+    Engagement points per account and UTC day (docs: _engagement__docs.md): CRM
+    activities by activity_type, onboarding steps of the catalogue at their first
+    completion, and in-product feedback by sentiment, each priced by
+    seeds/action_points.csv (action_source activity / onboarding / feedback). An
+    action is on the UTC date of its timestamp; an action the seed does not price
+    scores nothing. Only days with at least one priced action have a row.
 -#}
 
 with activities as (
@@ -10,7 +13,7 @@ with activities as (
 
 ),
 
-onboarding as (
+onboarding_steps as (
 
     select * from {{ ref('int_onboarding_steps_completed') }}
 
@@ -22,7 +25,7 @@ feedback as (
 
 ),
 
-points as (
+action_points as (
 
     select * from {{ ref('action_points') }}
 
@@ -44,7 +47,7 @@ actions as (
         completed_date as action_date,
         'onboarding' as action_source,
         'step_completed' as action_key
-    from onboarding
+    from onboarding_steps
 
     union all
 
@@ -62,10 +65,13 @@ final as (
     select
         actions.account_id,
         actions.action_date,
-        sum(points.points) as engagement_points
+        sum(action_points.points) as engagement_points,
+        count(*) as priced_actions
     from actions
-    inner join points
-        on actions.action_source = points.action_source and actions.action_key = points.action_key
+    inner join action_points
+        on
+            actions.action_source = action_points.action_source
+            and actions.action_key = action_points.action_key
     group by
         actions.account_id,
         actions.action_date

@@ -1,12 +1,25 @@
 {#-
-    onboarding_completion of every account as of every as-of date (docs:
-    _onboarding__docs.md): 100 x catalogue steps completed on or before D /
-    steps in the catalogue; 0 before the first step.
+    onboarding_completion of every account as of every as-of date D, exactly the
+    rows of int_account_as_of_dates (docs: _onboarding__docs.md): 100 x distinct
+    catalogue steps completed on or before D / steps in the catalogue; 0 before
+    the first step.
+
+    int_onboarding_steps_completed numbers an account's first completions in
+    order (steps_completed) and gives the day of the next one: the running count
+    on D is the one of the completion with completed_date <= D < next_completed_date.
+    Steps completed the same day share a day, and only the last of them has a
+    next day after it, so exactly one completion matches each D.
 -#}
 
 with spine as (
 
     select * from {{ ref('int_account_as_of_dates') }}
+
+),
+
+as_of_dates as (
+
+    select * from {{ ref('int_as_of_dates') }}
 
 ),
 
@@ -18,27 +31,28 @@ completions as (
 
 catalogue as (
 
-    select count(*) as catalogue_steps from {{ ref('onboarding_steps') }}
+    select * from {{ ref('onboarding_steps') }}
 
 ),
 
--- The completion that was the latest on D: steps completed on the same day are
--- counted together (the last of them has next_completed_date after D).
-completed_by_date as (
+catalogue_size as (
+
+    select count(*) as catalogue_steps
+    from catalogue
+
+),
+
+steps_completed_by_date as (
 
     select
-        spine.account_id,
-        spine.as_of_date,
-        max(completions.steps_completed) as steps_completed
-    from spine
-    inner join completions
+        completions.account_id,
+        as_of_dates.as_of_date,
+        completions.steps_completed
+    from completions
+    inner join as_of_dates
         on
-            spine.account_id = completions.account_id
-            and completions.completed_date <= spine.as_of_date
-            and (completions.next_completed_date is null or completions.next_completed_date > spine.as_of_date)
-    group by
-        spine.account_id,
-        spine.as_of_date
+            completions.completed_date <= as_of_dates.as_of_date
+            and coalesce(completions.next_completed_date, cast('9999-12-31' as date)) > as_of_dates.as_of_date
 
 ),
 
@@ -48,13 +62,15 @@ final as (
         spine.account_id,
         spine.as_of_date,
         cast(
-            coalesce({{ pct('completed_by_date.steps_completed', 'catalogue.catalogue_steps') }}, 0)
+            coalesce({{ pct('steps_completed_by_date.steps_completed', 'catalogue_size.catalogue_steps') }}, 0)
             as double precision
         ) as onboarding_completion
     from spine
-    cross join catalogue
-    left join completed_by_date
-        on spine.account_id = completed_by_date.account_id and spine.as_of_date = completed_by_date.as_of_date
+    cross join catalogue_size
+    left join steps_completed_by_date
+        on
+            spine.account_id = steps_completed_by_date.account_id
+            and spine.as_of_date = steps_completed_by_date.as_of_date
 
 )
 

@@ -1,7 +1,10 @@
 {#-
-    One row per account and catalogue step: the first day the step was
-    completed, and the running count of catalogue steps completed by then. Steps
-    not in the catalogue (seeds/onboarding_steps.csv) don't count.
+    One row per account and catalogue step completed (seeds/onboarding_steps.csv):
+    the UTC day of its first completion, the running count of catalogue steps the
+    account had completed by then, and the day of the account's next first
+    completion. A step not in the catalogue does not count; a step completed again
+    counts once, from its first completion. Read by int_onboarding_metrics and,
+    for the onboarding points, int_engagement_daily.
 -#}
 
 with steps as (
@@ -42,7 +45,10 @@ final as (
             order by completed_date, step_key
             rows between unbounded preceding and current row
         ) as steps_completed,
-        lead(completed_date) over (partition by account_id order by completed_date, step_key) as next_completed_date
+        lead(completed_date) over (
+            partition by account_id
+            order by completed_date, step_key
+        ) as next_completed_date
     from first_completions
 
 )

@@ -1,9 +1,11 @@
-{#-
-    One row per account and day with usage: events, distinct active users, and
-    the day of the account's next usage (for days_since_last_use).
--#}
-
 {{ config(materialized='table') }}
+
+{#-
+    Product usage per account and UTC day with at least one event, summed from
+    int_usage_user_days (never from the raw events again): events, distinct users
+    that day (the daily active users), and the account's next day of use, which
+    says until when a day is the account's last use.
+-#}
 
 with user_days as (
 
@@ -11,12 +13,12 @@ with user_days as (
 
 ),
 
-daily as (
+account_days as (
 
     select
         account_id,
         usage_date,
-        sum(events) as events,
+        sum(event_count) as event_count,
         count(*) as active_users
     from user_days
     group by
@@ -30,10 +32,13 @@ final as (
     select
         account_id,
         usage_date,
-        events,
+        event_count,
         active_users,
-        lead(usage_date) over (partition by account_id order by usage_date) as next_usage_date
-    from daily
+        lead(usage_date) over (
+            partition by account_id
+            order by usage_date
+        ) as next_usage_date
+    from account_days
 
 )
 

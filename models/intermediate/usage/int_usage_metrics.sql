@@ -1,8 +1,22 @@
+{{ config(materialized='table') }}
+
 {#-
-    Product-usage metrics of every account as of every as-of date (docs:
-    _usage__docs.md), from the daily reductions: trailing windows join the
-    usage days that fall in them (each usage day meets about N / 7 weekly
-    as-of dates), never the raw events.
+    Product-usage metrics of every account as of every as-of date D, exactly the
+    rows of int_account_as_of_dates (docs: _usage__docs.md). Read only from the
+    daily reductions of the usage events (int_usage_user_days,
+    int_usage_account_days, int_usage_core_feature_days), never from the events.
+
+    Trailing windows join the daily rows to window_days, the calendar of the 60
+    days D-59 .. D of every as-of date (days_before 0 .. 59): an equality join on
+    the day, i.e. the range join usage_date > D - N and usage_date <= D done as a
+    hash join. Trailing 30 days = days_before 0 .. 29 (D-29 .. D), the 30 days
+    before them = days_before 30 .. 59 (D-59 .. D-30).
+
+    Distinct users (and distinct core features) are not summed from daily counts:
+    a user-day counts for D only when it is the user's last day of use on or
+    before D (next_usage_date after D, or none), so each user active in the
+    window is counted exactly once without count(distinct).
+    Materialized as a table: the health score reads it several times.
 -#}
 
 with spine as (
@@ -41,100 +55,116 @@ features as (
 
 ),
 
-subscriptions as (
+subscription_metrics as (
 
     select * from {{ ref('int_subscription_metrics') }}
 
 ),
 
-windows as (
+-- The 60 days D-59 .. D of every as-of date, with their distance from D.
+window_days as (
 
     select
-        as_of_date,
-        cast({{ dbt.dateadd('day', -29, 'as_of_date') }} as date) as window_30_start,
-        cast({{ dbt.dateadd('day', -59, 'as_of_date') }} as date) as window_60_start
+        as_of_dates.as_of_date,
+        cast({{ dbt.dateadd('day', '1 - series.generated_number', 'as_of_dates.as_of_date') }} as date)
+            as window_date,
+        series.generated_number - 1 as days_before
     from as_of_dates
+    cross join ({{ dbt.generate_series(60) }}) as series
 
 ),
 
--- Events and daily active users in the trailing 30 days (D-29 .. D) and in the
--- 30 days before those (D-59 .. D-30).
+-- Events, active days and daily active users summed over the windows.
 account_windows as (
 
     select
         account_days.account_id,
-        windows.as_of_date,
-        count(case when account_days.usage_date >= windows.window_30_start then 1 end) as active_days_30d,
-        sum(
-            case when account_days.usage_date >= windows.window_30_start then account_days.events else 0 end
-        ) as events_30d,
-        sum(
-            case when account_days.usage_date < windows.window_30_start then account_days.events else 0 end
-        ) as events_prior_30d,
-        sum(
-            case when account_days.usage_date >= windows.window_30_start then account_days.active_users else 0 end
-        ) as daily_active_users_sum_30d
+        window_days.as_of_date,
+        sum(case when window_days.days_before < 30 then account_days.event_count else 0 end) as events_30d,
+        sum(case when window_days.days_before >= 30 then account_days.event_count else 0 end) as events_prior_30d,
+        count(case when window_days.days_before < 30 then 1 end) as active_days_30d,
+        sum(case when window_days.days_before < 30 then account_days.active_users else 0 end)
+            as daily_active_users_sum_30d
     from account_days
-    inner join windows
-        on
-            account_days.usage_date >= windows.window_60_start
-            and account_days.usage_date <= windows.as_of_date
+    inner join window_days
+        on account_days.usage_date = window_days.window_date
     group by
         account_days.account_id,
-        windows.as_of_date
+        window_days.as_of_date
 
 ),
 
-users_30d as (
+-- Distinct users of the trailing 30 days: each counted on their last day of use on or before D.
+active_users as (
 
     select
         user_days.account_id,
-        windows.as_of_date,
-        count(distinct user_days.user_id) as active_users_30d
+        window_days.as_of_date,
+        count(*) as active_users_30d
     from user_days
-    inner join windows
+    inner join window_days
         on
-            user_days.usage_date >= windows.window_30_start
-            and user_days.usage_date <= windows.as_of_date
+            user_days.usage_date = window_days.window_date
+            and window_days.days_before < 30
+    where
+        user_days.next_usage_date is null
+        or user_days.next_usage_date > window_days.as_of_date
     group by
         user_days.account_id,
-        windows.as_of_date
+        window_days.as_of_date
 
 ),
 
-core_features_used_30d as (
+-- Core features and the date they exist from: no release date = released from the start.
+core_features as (
 
     select
-        core_feature_days.account_id,
-        windows.as_of_date,
-        count(distinct core_feature_days.feature_key) as core_features_used_30d
-    from core_feature_days
-    inner join windows
-        on
-            core_feature_days.usage_date >= windows.window_30_start
-            and core_feature_days.usage_date <= windows.as_of_date
-    group by
-        core_feature_days.account_id,
-        windows.as_of_date
+        feature_key,
+        coalesce(released_at, cast('1900-01-01' as date)) as released_date
+    from features
+    where is_core
 
 ),
 
--- A core feature with no release date counts as released from the start.
 core_features_released as (
 
     select
         as_of_dates.as_of_date,
-        count(features.feature_key) as core_features_released
+        count(core_features.feature_key) as core_features_released
     from as_of_dates
-    left join features
-        on
-            features.is_core
-            and (features.released_at is null or features.released_at <= as_of_dates.as_of_date)
+    left join core_features
+        on as_of_dates.as_of_date >= core_features.released_date
     group by as_of_dates.as_of_date
 
 ),
 
--- The last usage day on or before D: the usage day whose next usage day is after D.
+-- Distinct core features, released on or before D, used in the trailing 30 days: each counted
+-- on the account's last day of use of the feature on or before D.
+core_features_used as (
+
+    select
+        core_feature_days.account_id,
+        window_days.as_of_date,
+        count(*) as core_features_used_30d
+    from core_feature_days
+    inner join window_days
+        on
+            core_feature_days.usage_date = window_days.window_date
+            and window_days.days_before < 30
+    inner join core_features
+        on
+            core_feature_days.feature_key = core_features.feature_key
+            and window_days.as_of_date >= core_features.released_date
+    where
+        core_feature_days.next_usage_date is null
+        or core_feature_days.next_usage_date > window_days.as_of_date
+    group by
+        core_feature_days.account_id,
+        window_days.as_of_date
+
+),
+
+-- The account's last day of use on or before D: the day d with d <= D < its next day of use.
 last_use as (
 
     select
@@ -145,53 +175,70 @@ last_use as (
     inner join as_of_dates
         on
             account_days.usage_date <= as_of_dates.as_of_date
-            and (account_days.next_usage_date is null or account_days.next_usage_date > as_of_dates.as_of_date)
+            and coalesce(account_days.next_usage_date, cast('9999-12-31' as date)) > as_of_dates.as_of_date
+
+),
+
+measures as (
+
+    select
+        spine.account_id,
+        spine.as_of_date,
+        cast(coalesce(active_users.active_users_30d, 0) as double precision) as active_users_30d,
+        cast(coalesce(account_windows.daily_active_users_sum_30d, 0) as double precision)
+            as daily_active_users_sum_30d,
+        cast(coalesce(account_windows.active_days_30d, 0) as double precision) as active_days_30d,
+        cast(coalesce(account_windows.events_30d, 0) as double precision) as events_30d,
+        cast(coalesce(account_windows.events_prior_30d, 0) as double precision) as events_prior_30d,
+        cast(coalesce(core_features_used.core_features_used_30d, 0) as double precision) as core_features_used_30d,
+        cast(core_features_released.core_features_released as double precision) as core_features_released,
+        cast(subscription_metrics.seats as double precision) as seats,
+        last_use.last_usage_date
+    from spine
+    left join account_windows
+        on
+            spine.account_id = account_windows.account_id
+            and spine.as_of_date = account_windows.as_of_date
+    left join active_users
+        on
+            spine.account_id = active_users.account_id
+            and spine.as_of_date = active_users.as_of_date
+    left join core_features_used
+        on
+            spine.account_id = core_features_used.account_id
+            and spine.as_of_date = core_features_used.as_of_date
+    left join core_features_released
+        on spine.as_of_date = core_features_released.as_of_date
+    left join subscription_metrics
+        on
+            spine.account_id = subscription_metrics.account_id
+            and spine.as_of_date = subscription_metrics.as_of_date
+    left join last_use
+        on
+            spine.account_id = last_use.account_id
+            and spine.as_of_date = last_use.as_of_date
 
 ),
 
 final as (
 
     select
-        spine.account_id,
-        spine.as_of_date,
-        coalesce(users_30d.active_users_30d, 0) as active_users_30d,
-        cast(
-            {{ pct('coalesce(users_30d.active_users_30d, 0)', 'subscriptions.seats') }} as double precision
-        ) as seat_utilization,
+        account_id,
+        as_of_date,
+        active_users_30d,
+        cast({{ pct('active_users_30d', 'seats') }} as double precision) as seat_utilization,
         cast(
             case
-                when coalesce(users_30d.active_users_30d, 0) = 0 then 0
-                else 100.0 * (account_windows.daily_active_users_sum_30d / 30.0) / users_30d.active_users_30d
+                when active_users_30d = 0 then 0
+                else {{ pct('daily_active_users_sum_30d', '30 * active_users_30d') }}
             end as double precision
         ) as stickiness,
-        coalesce(account_windows.active_days_30d, 0) as active_days_30d,
-        cast(
-            {{ pct('coalesce(core_features_used_30d.core_features_used_30d, 0)',
-                   'core_features_released.core_features_released') }} as double precision
-        ) as core_feature_adoption,
-        cast(
-            100.0 * (
-                (coalesce(account_windows.events_30d, 0) + 1.0)
-                / (coalesce(account_windows.events_prior_30d, 0) + 1.0)
-                - 1
-            ) as double precision
-        ) as usage_trend,
-        {{ dbt.datediff('last_use.last_usage_date', 'spine.as_of_date', 'day') }} as days_since_last_use
-    from spine
-    left join users_30d
-        on spine.account_id = users_30d.account_id and spine.as_of_date = users_30d.as_of_date
-    left join account_windows
-        on spine.account_id = account_windows.account_id and spine.as_of_date = account_windows.as_of_date
-    left join core_features_used_30d
-        on
-            spine.account_id = core_features_used_30d.account_id
-            and spine.as_of_date = core_features_used_30d.as_of_date
-    left join core_features_released
-        on spine.as_of_date = core_features_released.as_of_date
-    left join last_use
-        on spine.account_id = last_use.account_id and spine.as_of_date = last_use.as_of_date
-    left join subscriptions
-        on spine.account_id = subscriptions.account_id and spine.as_of_date = subscriptions.as_of_date
+        active_days_30d,
+        cast({{ pct('core_features_used_30d', 'core_features_released') }} as double precision)
+            as core_feature_adoption,
+        cast(100 * ((events_30d + 1) / (events_prior_30d + 1) - 1) as double precision) as usage_trend,
+        cast({{ dbt.datediff('last_usage_date', 'as_of_date', 'day') }} as double precision) as days_since_last_use
+    from measures
 
 )
 
