@@ -1,7 +1,8 @@
 {#-
-    PLACEHOLDER while the metric families are written: the account x as-of grain
-    with every metric of the health model as a typed null. Replaced by the join
-    of the int_<family>_metrics models.
+    Every account metric of the health model, one row per account and as-of
+    date: the metric families joined on their shared grain. Each family owns its
+    definitions and "missing when" rules (models/intermediate/<family>/); this
+    model only puts them side by side for the scoring and the marts.
 -#}
 
 with spine as (
@@ -10,45 +11,138 @@ with spine as (
 
 ),
 
+subscriptions as (
+
+    select * from {{ ref('int_subscription_metrics') }}
+
+),
+
+clv as (
+
+    select * from {{ ref('int_clv_metrics') }}
+
+),
+
+support as (
+
+    select * from {{ ref('int_support_metrics') }}
+
+),
+
+surveys as (
+
+    select * from {{ ref('int_survey_metrics') }}
+
+),
+
+feedback as (
+
+    select * from {{ ref('int_feedback_metrics') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('int_payment_metrics') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_order_metrics') }}
+
+),
+
+renewals as (
+
+    select * from {{ ref('int_renewal_metrics') }}
+
+),
+
+usage as (
+
+    select * from {{ ref('int_usage_metrics') }}
+
+),
+
+onboarding as (
+
+    select * from {{ ref('int_onboarding_metrics') }}
+
+),
+
+engagement as (
+
+    select * from {{ ref('int_engagement_metrics') }}
+
+),
+
 final as (
 
     select
-        account_id,
-        as_of_date,
-        is_latest,
-        cast(null as double precision) as mrr,
-        cast(null as double precision) as seats,
-        cast(null as double precision) as mrr_change_90d_pct,
-        cast(null as boolean) as is_customer,
-        cast(null as boolean) as was_customer,
-        cast(null as date) as first_paid_date,
-        cast(null as varchar) as value_tier,
-        cast(null as double precision) as nps,
-        cast(null as double precision) as csat,
-        cast(null as double precision) as avg_resolution_hours,
-        cast(null as double precision) as first_contact_resolution_rate,
-        cast(null as double precision) as ticket_volume_trend,
-        cast(null as double precision) as urgent_tickets_90d,
-        cast(null as double precision) as late_payment_rate,
-        cast(null as double precision) as days_past_due,
-        cast(null as double precision) as renewal_win_rate,
-        cast(null as double precision) as active_users_30d,
-        cast(null as double precision) as seat_utilization,
-        cast(null as double precision) as stickiness,
-        cast(null as double precision) as active_days_30d,
-        cast(null as double precision) as core_feature_adoption,
-        cast(null as double precision) as usage_trend,
-        cast(null as double precision) as days_since_last_use,
-        cast(null as double precision) as onboarding_completion,
-        cast(null as double precision) as engagement_points_90d,
-        cast(null as double precision) as feedback_sentiment,
-        cast(null as double precision) as orders_365d,
-        cast(null as double precision) as return_rate,
-        cast(null as double precision) as revenue_to_date,
-        cast(null as double precision) as clv,
-        cast(null as double precision) as last_nps_score,
-        cast(null as timestamp) as last_nps_responded_at
+        spine.account_id,
+        spine.as_of_date,
+        spine.is_latest,
+        -- subscriptions and value
+        subscriptions.mrr,
+        subscriptions.seats,
+        subscriptions.mrr_change_90d_pct,
+        subscriptions.is_customer,
+        subscriptions.was_customer,
+        subscriptions.first_paid_date,
+        subscriptions.value_tier,
+        clv.clv,
+        -- support
+        support.avg_resolution_hours,
+        support.first_contact_resolution_rate,
+        support.ticket_volume_trend,
+        support.urgent_tickets_90d,
+        -- voice of the customer
+        surveys.nps,
+        surveys.csat,
+        surveys.last_nps_score,
+        surveys.last_nps_responded_at,
+        feedback.feedback_sentiment,
+        -- money
+        payments.late_payment_rate,
+        payments.days_past_due,
+        orders.orders_365d,
+        orders.return_rate,
+        orders.revenue_to_date,
+        renewals.renewal_win_rate,
+        -- product
+        usage.active_users_30d,
+        usage.seat_utilization,
+        usage.stickiness,
+        usage.active_days_30d,
+        usage.core_feature_adoption,
+        usage.usage_trend,
+        usage.days_since_last_use,
+        onboarding.onboarding_completion,
+        engagement.engagement_points_90d
     from spine
+    left join subscriptions
+        on spine.account_id = subscriptions.account_id and spine.as_of_date = subscriptions.as_of_date
+    left join clv
+        on spine.account_id = clv.account_id and spine.as_of_date = clv.as_of_date
+    left join support
+        on spine.account_id = support.account_id and spine.as_of_date = support.as_of_date
+    left join surveys
+        on spine.account_id = surveys.account_id and spine.as_of_date = surveys.as_of_date
+    left join feedback
+        on spine.account_id = feedback.account_id and spine.as_of_date = feedback.as_of_date
+    left join payments
+        on spine.account_id = payments.account_id and spine.as_of_date = payments.as_of_date
+    left join orders
+        on spine.account_id = orders.account_id and spine.as_of_date = orders.as_of_date
+    left join renewals
+        on spine.account_id = renewals.account_id and spine.as_of_date = renewals.as_of_date
+    left join usage
+        on spine.account_id = usage.account_id and spine.as_of_date = usage.as_of_date
+    left join onboarding
+        on spine.account_id = onboarding.account_id and spine.as_of_date = onboarding.as_of_date
+    left join engagement
+        on spine.account_id = engagement.account_id and spine.as_of_date = engagement.as_of_date
 
 )
 
