@@ -140,7 +140,11 @@ score_parts as (
         sum(case when is_missing then 0 else 1 end) as factors_present,
         sum(weight) as weight_total,
         sum(case when is_missing then 0 else weight end) as weight_present,
-        sum(case when is_missing then 0 else factor_score * weight end) as weighted_score_total
+        -- summed as an exact decimal: the same score whatever order the rows are added in
+        cast(
+            sum(case when is_missing then 0 else cast(factor_score * weight as decimal(38, 12)) end)
+            as double precision
+        ) as weighted_score_total
     from health_factors
     group by
         account_id,
