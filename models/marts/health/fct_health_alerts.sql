@@ -119,7 +119,7 @@ turns_red as (
     where
         with_previous.is_customer
         and with_previous.colour = 'red'
-        and coalesce(with_previous.previous_colour, 'none') <> 'red'
+        and with_previous.previous_colour in ('green', 'yellow')
 
 ),
 
