@@ -47,9 +47,10 @@ import duckdb
 
 from customer_health import PROJECT_DIR
 
-# THE list of public tables (docs/health_model.md, "The public tables"): what is
-# validated, published and read by the report. A table missing from the build
-# is skipped (and said so); columns may be added freely.
+# THE list of public tables (docs/health_model.md, "The public tables", plus
+# mart_health_backtest_factors, which the marts publish for the BI dashboard):
+# what is validated, published and read by the report. A table missing from the
+# build is skipped (and said so); columns may be added freely.
 PUBLIC_TABLES: tuple[str, ...] = (
     "mart_customer_health",
     "fct_health_history",
@@ -58,6 +59,7 @@ PUBLIC_TABLES: tuple[str, ...] = (
     "fct_mrr_movements",
     "mart_company_kpis",
     "mart_health_backtest",
+    "mart_health_backtest_factors",
     "dim_accounts",
 )
 PUBLIC_SCHEMA = "main"
@@ -278,6 +280,14 @@ def prune(root: Path, keep: int = KEEP_RELEASES) -> list[Path]:
         if p.is_dir() and p.name.endswith(".partial"):
             _remove_tree(p)
             removed.append(p)
+    if current is not None and current in [p.resolve() for p in complete]:
+        # A release newer than the current one was never switched to: its run died between finishing the
+        # release and the swap (prune runs under the publish lock, so no other run is publishing it).
+        newest_live = _release_order(current)
+        for p in [p for p in complete if _release_order(p) > newest_live]:
+            _remove_tree(p)
+            removed.append(p)
+            complete.remove(p)
     for p in complete[keep:]:
         if current is not None and p.resolve() == current:
             continue

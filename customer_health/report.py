@@ -267,7 +267,7 @@ def chart_backtest(con) -> str | None:
             select grade, sum(customers), sum(churners)
             from main.mart_health_backtest
             where grade is not null
-            group by 1 order by 1
+            group by 1 having sum(customers) > 0 order by 1
             """
         ).fetchall()
     if not auc and not by_grade:
@@ -411,7 +411,7 @@ def build_context(db_path: Path, manifest: dict | None = None, data_docs: Path |
         "grades": grades,
         "charts": charts,
         "at_risk": rows,
-        "alerts": alerts[:25],
+        "alerts": alerts[:15],
         "alerts_total": len(alerts),
         "alerts_date": latest_alert_date,
         "raw_warnings": manifest.get("raw_warnings"),

@@ -6,6 +6,7 @@ are shared with the HTML report, so both always say the same thing.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -31,8 +32,9 @@ def columns(con, table: str, schema: str = "main") -> set[str]:
 
 
 def factor_label(key: str | None) -> str:
-    return (key or "").replace("_", " ").replace(" pct", " %").replace("30d", "30 days").replace(
-        "90d", "90 days").replace("365d", "365 days")
+    """A factor key in words: active_days_30d -> "active days (30 days)", mrr_change_90d_pct -> "mrr change (90 days, %)"."""
+    text = re.sub(r"_(\d+)d(_pct)?$", lambda m: f" ({m.group(1)} days{', %' if m.group(2) else ''})", key or "")
+    return text.replace("_pct", " %").replace("_", " ")
 
 
 def _reasons(row: dict, n: int = 2) -> str:
@@ -40,7 +42,7 @@ def _reasons(row: dict, n: int = 2) -> str:
     for key, points in zip(C["pull_down_factors"][:n], C["pull_down_points"][:n]):
         if row.get(key):
             pts = row.get(points)
-            parts.append(factor_label(row[key]) + (f" ({pts:+.0f})" if pts is not None else ""))
+            parts.append(factor_label(row[key]) + (f" {pts:+.0f}" if pts is not None else ""))
     return ", ".join(parts)
 
 
@@ -116,6 +118,10 @@ def new_alerts(con) -> tuple[object, list[dict]]:
     return latest, [dict(zip(names, r)) for r in cur.fetchall()]
 
 
+def _money(value) -> str | None:
+    return None if value is None else f"{float(value):,.0f}"
+
+
 def _table(rows: list[tuple], headers: list[str]) -> str:
     def cell(v):
         if v is None:
@@ -157,13 +163,13 @@ def _health_summary(con) -> str:
     total = sum(g["customers"] for g in grades) or 1
     out.append("Customers by grade and colour:")
     out.append(_table([(g["grade"] or "-", g["colour"], g["customers"], f"{100 * g['customers'] / total:.0f}%",
-                        g["mrr"]) for g in grades], ["grade", "colour", "customers", "share", "mrr"]))
+                        _money(g["mrr"])) for g in grades], ["grade", "colour", "customers", "share", "mrr"]))
     risky = at_risk(con)
     out.append(f"The {len(risky)} customers most at risk (lowest score first):" if risky
                else "No graded customer to rank by risk.")
     if risky:
         out.append(_table(
-            [(r.get(C["account_name"]), r.get(C["owner"]), r.get(C["mrr"]), r.get(C["score"]), r.get(C["grade"]),
+            [(r.get(C["account_name"]), r.get(C["owner"]), _money(r.get(C["mrr"])), r.get(C["score"]), r.get(C["grade"]),
               r.get(C["score_change"]), r["reasons"]) for r in risky],
             ["account", "owner", "mrr", "score", "grade", "30d change", "pulling it down (points)"],
         ))
@@ -177,9 +183,9 @@ def _health_summary(con) -> str:
                 by_type[(a["alert_type"], a["severity"])] = by_type.get((a["alert_type"], a["severity"]), 0) + 1
             out.append(f"New alerts on {latest}: {len(alerts)}")
             out.append(_table([(t, s, n) for (t, s), n in sorted(by_type.items(), key=lambda kv: -kv[1])],
-                              ["alert", "severity", "accounts"]))
-            out.append("  most severe first:")
-            out.append(_table([(a["account"], a["mrr"], a["alert_type"], a["severity"], a["detail"])
+                              ["alert", "severity", "alerts"]))
+            out.append(f"  the {min(10, len(alerts))} most severe (then largest MRR), all in fct_health_alerts:")
+            out.append(_table([(a["account"], _money(a["mrr"]), a["alert_type"], a["severity"], a["detail"])
                                for a in alerts[:10]], ["account", "mrr", "alert", "severity", "detail"]))
     return "\n".join(out)
 

@@ -557,6 +557,13 @@ def _backtest_expectations(E, s, cols, ctx):
     return exps
 
 
+def _backtest_factor_expectations(E, s, cols, ctx):
+    return [
+        E.ExpectCompoundColumnsToBeUnique(column_list=[C["as_of_date"], C["factor_key"]]),
+        *_ranges(E, {"metric_auc": (0, 1), C["auc"]: (0, 1), "customers": (0, None), "churners": (0, None)}, cols),
+    ]
+
+
 def _dim_expectations(E, s, cols, ctx):
     return [
         E.ExpectColumnValuesToNotBeNull(column=C["account_id"]),
@@ -584,6 +591,9 @@ PUBLIC_SUITES: dict[str, PublicSuite] = {
         PublicSuite("mart_company_kpis", [C["month"]], [C["month"]], _kpi_expectations, optional=list(KPI_RANGES)),
         PublicSuite("mart_health_backtest", [], [C["as_of_date"], C["auc"], C["churn_rate"]], _backtest_expectations,
                     optional=["grade", "customers", "churners"]),
+        PublicSuite("mart_health_backtest_factors", [C["as_of_date"], C["factor_key"]],
+                    [C["as_of_date"], C["factor_key"]], _backtest_factor_expectations,
+                    optional=["metric_auc", C["auc"], "customers", "churners"]),
         PublicSuite("dim_accounts", [C["account_id"]], [C["account_id"], C["is_customer"]], _dim_expectations,
                     optional=["mrr", "seats", "clv"]),
     ]

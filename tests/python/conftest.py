@@ -174,6 +174,10 @@ def make_tiny_warehouse(path: Path) -> Path:
                 from months as m
                 cross join (select * from (values ('A', 1), ('B', 3), ('C', 6), ('D', 12)) as t (grade, churners)) as g
                 where m.i >= 3;
+            create table main.mart_health_backtest_factors as
+                select b.as_of_date, f.factor_key, 0.55 + f.weight / 2 as metric_auc, 200 as customers,
+                    22 as churners, 0.72 as score_auc
+                from (select distinct as_of_date from main.mart_health_backtest) as b cross join factors as f;
             """
         )
     return path

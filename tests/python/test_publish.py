@@ -225,3 +225,32 @@ def test_publish_refuses_a_build_that_has_not_passed_validation(tmp_path):
         con.execute("create table changed as select 1")
     proc = health("publish", env=env, check=False)
     assert proc.returncode == 1 and "changed since it was last validated" in proc.stderr
+
+
+def test_a_publisher_killed_before_the_swap_changes_nothing_readers_see(tmp_path):
+    root = tmp_path / "published"
+    publish(make_build(tmp_path / "good.duckdb", "good", 20), run_id="good", root=root)
+    build = make_build(tmp_path / "killed.duckdb", "killed", 30)
+    ready = tmp_path / "ready"
+    code = (
+        "import sys, time, pathlib\n"
+        "from customer_health.publish import publish\n"
+        f"publish(pathlib.Path({str(build)!r}), run_id='killed', root=pathlib.Path({str(root)!r}),\n"
+        f"        _before_swap=lambda r: (pathlib.Path({str(ready)!r}).touch(), time.sleep(120)))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT_DIR)
+    try:
+        deadline = time.time() + 120
+        while not ready.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert ready.exists(), "the publisher never reached the swap"
+    finally:
+        proc.kill()  # SIGKILL: no clean-up code runs
+        proc.wait(timeout=30)
+    assert current_release(root).name == "good"
+    assert (root / "releases" / "killed").is_dir()  # complete, but never switched to
+    with duckdb.connect(str(root / "health.duckdb"), read_only=True) as con:
+        assert con.execute(f"select distinct run_tag from {TABLES[0]}").fetchall() == [("good",)]
+    publish(make_build(tmp_path / "next.duckdb", "next", 25), run_id="next", root=root)
+    assert current_release(root).name == "next"
+    assert sorted(p.name for p in (root / "releases").iterdir()) == ["good", "next"]

@@ -94,7 +94,7 @@ def test_a_failing_run_says_which_step_and_why_and_keeps_the_publication(health_
     assert proc.returncode == 2 and "no such directory" in proc.stderr
 
 
-def test_a_build_that_fails_validation_is_not_published(health_run, tmp_path):
+def test_a_build_that_fails_validation_is_not_published(health_run, bad_raw, tmp_path):
     work, first = health_run
     assert first.returncode == 0
     broken = tmp_path / "broken"
@@ -103,7 +103,8 @@ def test_a_build_that_fails_validation_is_not_published(health_run, tmp_path):
     with duckdb.connect(str(broken / "health.duckdb")) as con:
         con.execute("update main.mart_customer_health set health_score = 150 where account_id in "
                     "(select account_id from main.mart_customer_health limit 2)")
-    env = run_env(broken, HEALTH_PUBLISH_DIR=str(work / "published"))
+    # (HEALTH_RAW_DIR: the small raw files, not the demo company `make run` may have generated.)
+    env = run_env(broken, HEALTH_PUBLISH_DIR=str(work / "published"), HEALTH_RAW_DIR=str(bad_raw))
     before = os.path.realpath(work / "published" / "current")
 
     proc = health("validate", env=env, check=False)
