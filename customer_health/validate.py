@@ -41,7 +41,7 @@ from customer_health.publish import PUBLIC_SCHEMA, PUBLIC_TABLES, existing_table
 
 RAW_MAX_ROWS = int(os.environ.get("HEALTH_VALIDATE_RAW_ROWS", 2_000_000))
 PUBLIC_MAX_ROWS = int(os.environ.get("HEALTH_VALIDATE_MAX_ROWS", 5_000_000))
-SUM_TOLERANCE = 0.05  # points: contributions are stored as floats
+SUM_TOLERANCE = 0.001  # points (rounding of double-precision sums)
 # The movement types of fct_mrr_movements (health model, plus `inactive`: no MRR in either month, as the
 # finance marts document it in their accepted_values test).
 MOVEMENT_TYPES = ["new", "churn", "reactivation", "inactive", "expansion", "contraction", "flat"]
