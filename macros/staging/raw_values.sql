@@ -37,7 +37,11 @@
 {%- endmacro %}
 
 
-{#- PostgreSQL has no try_cast: the functions are created by create_try_cast_functions(). -#}
+{#-
+    PostgreSQL has no try_cast: cast_raw calls functions that create_try_cast_functions()
+    creates in the schema <target schema>_util (an on-run-start hook). They accept and
+    convert exactly what duckdb__cast_raw does, whatever the session's TimeZone.
+-#}
 {% macro postgres__cast_raw(column, contract_type) -%}
     {%- if contract_type in ['integer', 'decimal', 'boolean', 'date', 'timestamp'] -%}
         {{ target.schema }}_util.try_cast_{{ contract_type }}({{ raw_text(column) }})
@@ -47,36 +51,125 @@
 {%- endmacro %}
 
 
-{#- The function bodies are PL/pgSQL: sqlfluff's DuckDB layout rules don't apply. -#}
+{#-
+    The try_cast_<type>(text) functions of postgres__cast_raw, in <target schema>_util.
+
+    Each is a SQL function that PostgreSQL inlines into the query: a value that a strict
+    pattern proves castable (nearly all of them) is cast directly; one that only the loose
+    pattern of duckdb__cast_raw accepts (a 29 February, 24:00:00, more than six fractional
+    digits, an integer written 1.5 or 1e3) goes to a PL/pgSQL twin that tries the cast and
+    returns null when it fails, so the cost of an exception block is paid only for those.
+    DuckDB's behaviour is the reference: integers round half away from zero ('1.5' -> 2),
+    decimals round to cents, booleans are true/t/yes/y/1 or false/f/no/n/0 in any case,
+    timestamps without an offset are UTC and offsets are converted to UTC, a date followed by
+    an offset, a leap second and fractional digits past the sixth (truncated) as in DuckDB.
+    Emits nothing on other adapters, so the hook is harmless on DuckDB.
+-#}
 -- noqa: disable=all
 {% macro create_try_cast_functions() %}
     {%- if target.type == 'postgres' -%}
         {%- set schema = target.schema ~ '_util' -%}
-        {%- set casts = {
-            'integer': 'bigint',
-            'decimal': 'numeric(18, 2)',
-            'boolean': 'boolean',
-            'date': 'date',
-            'timestamp': 'timestamp',
-        } -%}
+        {#- duckdb__cast_raw's patterns (what may be tried at all) -#}
+        {%- set loose_number = '^[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?$' -%}
+        {%- set loose_date = '^\\d{4}-\\d{2}-\\d{2}$' -%}
+        {%- set loose_timestamp =
+            '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?$' -%}
+        {#- Strict patterns: a match always casts without an error. -#}
+        {%- set strict_date =
+            '\\d{4}-((0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)' -%}
+        {%- set strict_time = '[T ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,6})?)?' -%}
+        {%- set strict_offset = '(Z|[+-](0\\d|1[0-5])(:?[0-5]\\d)?)' -%}
         create schema if not exists {{ schema }};
-        {%- for name, sql_type in casts.items() %}
-        create or replace function {{ schema }}.try_cast_{{ name }}(value text) returns {{ sql_type }}
+
+        create or replace function {{ schema }}.try_cast_integer_slow(value text) returns bigint
         language plpgsql immutable as $$
         begin
-            {%- if name == 'date' %}
-            if value !~ '^\d{4}-\d{2}-\d{2}$' then return null; end if;
-            {%- elif name == 'timestamp' %}
-            if value !~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$' then return null; end if;
-            if value ~ '[T ]\d{2}:\d{2}.*(Z|[+-]\d{2}(:?\d{2})?)$' then
-                return (value::timestamptz) at time zone 'UTC';
-            end if;
-            {%- endif %}
-            return value::{{ sql_type }};
+            if value !~ '{{ loose_number }}' then return null; end if;
+            return round(value::numeric)::bigint;
         exception when others then
             return null;
         end
         $$;
-        {%- endfor %}
+
+        create or replace function {{ schema }}.try_cast_integer(value text) returns bigint
+        language sql immutable as $$
+            select case
+                when value ~ '^[+-]?\d{1,18}$' then value::bigint
+                when value ~ '{{ loose_number }}' then {{ schema }}.try_cast_integer_slow(value)
+            end
+        $$;
+
+        create or replace function {{ schema }}.try_cast_decimal_slow(value text) returns numeric(18, 2)
+        language plpgsql immutable as $$
+        begin
+            if value !~ '{{ loose_number }}' then return null; end if;
+            return value::numeric(18, 2);
+        exception when others then
+            return null;
+        end
+        $$;
+
+        create or replace function {{ schema }}.try_cast_decimal(value text) returns numeric(18, 2)
+        language sql immutable as $$
+            select case
+                when value ~ '^[+-]?(\d{1,15}(\.\d*)?|\.\d+)$' then value::numeric(18, 2)
+                when value ~ '{{ loose_number }}' then {{ schema }}.try_cast_decimal_slow(value)
+            end
+        $$;
+
+        create or replace function {{ schema }}.try_cast_boolean(value text) returns boolean
+        language sql immutable as $$
+            select case
+                when lower(value) in ('true', 't', 'yes', 'y', '1') then true
+                when lower(value) in ('false', 'f', 'no', 'n', '0') then false
+            end
+        $$;
+
+        create or replace function {{ schema }}.try_cast_date_slow(value text) returns date
+        language plpgsql stable as $$
+        begin
+            if value !~ '{{ loose_date }}' then return null; end if;
+            return value::date;
+        exception when others then
+            return null;
+        end
+        $$;
+
+        create or replace function {{ schema }}.try_cast_date(value text) returns date
+        language sql stable as $$
+            select case
+                when value ~ '^{{ strict_date }}$' then value::date
+                when value ~ '{{ loose_date }}' then {{ schema }}.try_cast_date_slow(value)
+            end
+        $$;
+
+        create or replace function {{ schema }}.try_cast_timestamp_slow(value text) returns timestamp
+        language plpgsql stable as $$
+        declare
+            parts text[];
+        begin
+            if value !~ '{{ loose_timestamp }}' then return null; end if;
+            -- DuckDB reads neither a date with an offset but no time nor a leap second.
+            if value ~ '^\d{4}-\d{2}-\d{2}[Z+-]' or value ~ ':\d{2}:60' then return null; end if;
+            -- DuckDB truncates fractional seconds to microseconds; PostgreSQL would round.
+            value := regexp_replace(value, '(\.\d{6})\d+', '\1');
+            if value ~ '\d(Z|[+-]\d{2}(:?\d{2})?)$' and length(value) > 10 then
+                return (value::timestamptz) at time zone 'UTC';
+            end if;
+            return value::timestamp;
+        exception when others then
+            return null;
+        end
+        $$;
+
+        create or replace function {{ schema }}.try_cast_timestamp(value text) returns timestamp
+        language sql stable as $$
+            select case
+                when value ~ '^{{ strict_date }}({{ strict_time }})?$' then value::timestamp
+                when value ~ '^{{ strict_date }}{{ strict_time }}{{ strict_offset }}$'
+                    then value::timestamptz at time zone 'UTC'
+                when value ~ '{{ loose_timestamp }}' then {{ schema }}.try_cast_timestamp_slow(value)
+            end
+        $$;
     {%- endif -%}
 {% endmacro %}
