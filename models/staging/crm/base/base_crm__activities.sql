@@ -9,7 +9,7 @@ with source as (
 
     select
         *,
-        row_number() over () as source_row_number
+        {{ source_row_number() }} as source_row_number
     from {{ source('crm', 'activities') }}
 
 ),
