@@ -2,9 +2,8 @@
 
 {#-
     Product usage per account and UTC day with at least one event, summed from
-    int_usage_user_days (never from the raw events again): events, distinct users
-    that day (the daily active users), and the account's next day of use, which
-    says until when a day is the account's last use.
+    int_usage_user_days (never from the raw events again): events and distinct
+    users that day (the daily active users).
 -#}
 
 with user_days as (
@@ -13,7 +12,7 @@ with user_days as (
 
 ),
 
-account_days as (
+final as (
 
     select
         account_id,
@@ -24,21 +23,6 @@ account_days as (
     group by
         account_id,
         usage_date
-
-),
-
-final as (
-
-    select
-        account_id,
-        usage_date,
-        event_count,
-        active_users,
-        lead(usage_date) over (
-            partition by account_id
-            order by usage_date
-        ) as next_usage_date
-    from account_days
 
 )
 

@@ -16,6 +16,11 @@
     a user-day counts for D only when it is the user's last day of use on or
     before D (next_usage_date after D, or none), so each user active in the
     window is counted exactly once without count(distinct).
+
+    The last day of use is not bounded by a window: each usage day is mapped to
+    its as-of period (the first as-of date on or after it, through a small
+    calendar), the account's last use per period is kept, and the last use on D
+    is the one of the latest period with use on or before D.
     Materialized as a table: the health score reads it several times.
 -#}
 
@@ -164,18 +169,72 @@ core_features_used as (
 
 ),
 
--- The account's last day of use on or before D: the day d with d <= D < its next day of use.
-last_use as (
+-- Every calendar day from the first day of use, with its as-of period: the first as-of date on or
+-- after it (days after the latest as-of date have none). One row per day: small.
+usage_calendar as (
+
+    select
+        cast({{ dbt.dateadd('day', 'series.generated_number - 1', 'first_use.first_usage_date') }} as date)
+            as calendar_date
+    from (select min(usage_date) as first_usage_date from account_days) as first_use
+    cross join ({{ dbt.generate_series(8192) }}) as series
+
+),
+
+day_periods as (
+
+    select
+        usage_calendar.calendar_date,
+        min(as_of_dates.as_of_date) as period_as_of_date
+    from usage_calendar
+    inner join as_of_dates
+        on usage_calendar.calendar_date <= as_of_dates.as_of_date
+    group by usage_calendar.calendar_date
+
+),
+
+-- The account's last day of use in each as-of period it used the product in, and the next such period.
+period_last_use as (
 
     select
         account_days.account_id,
-        as_of_dates.as_of_date,
-        account_days.usage_date as last_usage_date
+        day_periods.period_as_of_date,
+        max(account_days.usage_date) as last_usage_date
     from account_days
+    inner join day_periods
+        on account_days.usage_date = day_periods.calendar_date
+    group by
+        account_days.account_id,
+        day_periods.period_as_of_date
+
+),
+
+period_spans as (
+
+    select
+        account_id,
+        period_as_of_date,
+        last_usage_date,
+        coalesce(
+            lead(period_as_of_date) over (partition by account_id order by period_as_of_date),
+            cast('9999-12-31' as date)
+        ) as next_used_period_as_of_date
+    from period_last_use
+
+),
+
+-- The last day of use on or before D: the one of the latest period with use on or before D.
+last_use as (
+
+    select
+        period_spans.account_id,
+        as_of_dates.as_of_date,
+        period_spans.last_usage_date
+    from period_spans
     inner join as_of_dates
         on
-            account_days.usage_date <= as_of_dates.as_of_date
-            and coalesce(account_days.next_usage_date, cast('9999-12-31' as date)) > as_of_dates.as_of_date
+            period_spans.period_as_of_date <= as_of_dates.as_of_date
+            and period_spans.next_used_period_as_of_date > as_of_dates.as_of_date
 
 ),
 
