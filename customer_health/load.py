@@ -4,8 +4,8 @@ Every contract table's file (<raw_dir>/<source>/<table>.parquet or .csv) becomes
 the table raw_<source>.<table> with every contract column as `text`, then
 `_loaded_at` as `text`, in the contract's order (DECISIONLOG D1: staging casts and
 checks the text). An optional column absent from the file is a null column;
-a column not in the contract is not loaded. Rows keep the file's order, which is
-the order staging numbers them in.
+a column not in the contract is not loaded. Rows are stored in the file's order
+(one COPY into a new table), which staging reads back by ctid (source_row_number()).
 
 The files are read by DuckDB exactly as the DuckDB build reads them (Parquet as
 typed, CSV with all_varchar; every value cast to text with the session in UTC),
@@ -175,8 +175,8 @@ def load_raw(
                 cur.execute(f"create schema if not exists {schema}")
                 cur.execute(f"drop table if exists {loading}")
                 columns = ", ".join(f"{quote_ident(c)} text" for c in raw_columns(table))
-                # parallel_workers = 0: a plain sequential scan returns the rows in load (= file) order.
-                cur.execute(f"create table {loading} ({columns}) with (parallel_workers = 0)")
+                # One COPY into a new table writes the rows in file order: staging numbers them by ctid.
+                cur.execute(f"create table {loading} ({columns})")
                 path = raw_dir / table.source / f"{table.name}.{checked.format}"
                 rows, absent = _copy_table(cur, duck, path, checked.format, table, loading, batch_rows)
                 cur.execute(f"analyze {loading}")

@@ -59,6 +59,11 @@
     pattern of duckdb__cast_raw accepts (a 29 February, 24:00:00, more than six fractional
     digits, an integer written 1.5 or 1e3) goes to a PL/pgSQL twin that tries the cast and
     returns null when it fails, so the cost of an exception block is paid only for those.
+    The inlined functions are declared volatile (they are not: it changes nothing of their
+    results) because PostgreSQL then keeps the CTE that calls them (`typed` in the base_*
+    models) as a CTE computed once, instead of folding it into the query that uses it, where
+    each reference to a typed column would repeat the cast (PostgreSQL has no common
+    subexpression elimination): 3 to 5 times fewer casts on the base models.
     DuckDB's behaviour is the reference: integers round half away from zero ('1.5' -> 2),
     decimals round to cents, booleans are true/t/yes/y/1 or false/f/no/n/0 in any case,
     timestamps without an offset are UTC and offsets are converted to UTC, a date followed by
@@ -82,7 +87,7 @@
         create schema if not exists {{ schema }};
 
         create or replace function {{ schema }}.try_cast_integer_slow(value text) returns bigint
-        language plpgsql immutable as $$
+        language plpgsql immutable parallel safe as $$
         begin
             if value !~ '{{ loose_number }}' then return null; end if;
             return round(value::numeric)::bigint;
@@ -92,7 +97,7 @@
         $$;
 
         create or replace function {{ schema }}.try_cast_integer(value text) returns bigint
-        language sql immutable as $$
+        language sql volatile parallel safe as $$
             select case
                 when value ~ '^[+-]?\d{1,18}$' then value::bigint
                 when value ~ '{{ loose_number }}' then {{ schema }}.try_cast_integer_slow(value)
@@ -100,7 +105,7 @@
         $$;
 
         create or replace function {{ schema }}.try_cast_decimal_slow(value text) returns numeric(18, 2)
-        language plpgsql immutable as $$
+        language plpgsql immutable parallel safe as $$
         begin
             if value !~ '{{ loose_number }}' then return null; end if;
             return value::numeric(18, 2);
@@ -110,7 +115,7 @@
         $$;
 
         create or replace function {{ schema }}.try_cast_decimal(value text) returns numeric(18, 2)
-        language sql immutable as $$
+        language sql volatile parallel safe as $$
             select case
                 when value ~ '^[+-]?(\d{1,15}(\.\d*)?|\.\d+)$' then value::numeric(18, 2)
                 when value ~ '{{ loose_number }}' then {{ schema }}.try_cast_decimal_slow(value)
@@ -118,7 +123,7 @@
         $$;
 
         create or replace function {{ schema }}.try_cast_boolean(value text) returns boolean
-        language sql immutable as $$
+        language sql volatile parallel safe as $$
             select case
                 when lower(value) in ('true', 't', 'yes', 'y', '1') then true
                 when lower(value) in ('false', 'f', 'no', 'n', '0') then false
@@ -126,7 +131,7 @@
         $$;
 
         create or replace function {{ schema }}.try_cast_date_slow(value text) returns date
-        language plpgsql stable as $$
+        language plpgsql stable parallel safe as $$
         begin
             if value !~ '{{ loose_date }}' then return null; end if;
             return value::date;
@@ -136,7 +141,7 @@
         $$;
 
         create or replace function {{ schema }}.try_cast_date(value text) returns date
-        language sql stable as $$
+        language sql volatile parallel safe as $$
             select case
                 when value ~ '^{{ strict_date }}$' then value::date
                 when value ~ '{{ loose_date }}' then {{ schema }}.try_cast_date_slow(value)
@@ -144,7 +149,7 @@
         $$;
 
         create or replace function {{ schema }}.try_cast_timestamp_slow(value text) returns timestamp
-        language plpgsql stable as $$
+        language plpgsql stable parallel safe as $$
         declare
             parts text[];
         begin
@@ -163,7 +168,7 @@
         $$;
 
         create or replace function {{ schema }}.try_cast_timestamp(value text) returns timestamp
-        language sql stable as $$
+        language sql volatile parallel safe as $$
             select case
                 when value ~ '^{{ strict_date }}({{ strict_time }})?$' then value::timestamp
                 when value ~ '^{{ strict_date }}{{ strict_time }}{{ strict_offset }}$'
