@@ -24,7 +24,7 @@ test: run lint
 	$(BIN)/python -m pytest tests/python
 
 lint: $(STAMP)
-	$(BIN)/sqlfluff lint models macros tests analyses
+	$(BIN)/sqlfluff lint --processes 2 models macros tests analyses
 
 clean:
 	rm -rf warehouse/*.duckdb* target logs dbt_packages
