@@ -80,11 +80,11 @@ with factor_scores as (
 final as (
 
     select
-        account_id,
+        cast(account_id as varchar) as account_id,
         as_of_date,
-        factor_key,
-        factor_group,
-        weight_set,
+        cast(factor_key as varchar) as factor_key,
+        cast(factor_group as varchar) as factor_group,
+        cast(weight_set as varchar) as weight_set,
         cast(weights_version as integer) as weights_version,
         cast(metric_value as double precision) as metric_value,
         cast(factor_floor as double precision) as factor_floor,

@@ -269,21 +269,21 @@ base_scores as (
 final as (
 
     select
-        banded.account_id,
+        cast(banded.account_id as varchar) as account_id,
         banded.as_of_date,
-        banded.lifecycle_stage,
-        banded.value_tier,
+        cast(banded.lifecycle_stage as varchar) as lifecycle_stage,
+        cast(banded.value_tier as varchar) as value_tier,
         banded.is_customer,
         cast(banded.mrr as double precision) as mrr,
-        banded.weight_set,
+        cast(banded.weight_set as varchar) as weight_set,
         cast(banded.weights_version as integer) as weights_version,
         cast(banded.factors_scored as integer) as factors_scored,
         cast(banded.factors_present as integer) as factors_present,
         cast(banded.health_score as double precision) as health_score,
         cast(banded.score_coverage as double precision) as score_coverage,
         banded.is_graded,
-        banded.grade,
-        banded.colour,
+        cast(banded.grade as varchar) as grade,
+        cast(banded.colour as varchar) as colour,
         cast(banded.health_score - base_scores.health_score as double precision) as score_change_30d,
         comparison_dates.base_date as score_change_base_date
     from banded
