@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 {#-
     The AUC of each predictor as a churn predictor on each backtest date, rank-based
     (Mann-Whitney U with average ranks for ties), low value = risk:
@@ -5,6 +7,7 @@
     from the healthiest (rank 1), n1 churners, n0 other customers. It is the chance
     that a churner looks less healthy than a customer who stayed, ties counting
     half: 0.5 is no better than chance. Null without churners or without stayers.
+    A table (a few rows): two marts and its tests read it, the predictions are ranked once.
 -#}
 
 with predictions as (
