@@ -78,5 +78,5 @@ final as (
 )
 
 select * from final
-order by contracted_mrr desc
+order by contracted_mrr desc, account_id
 limit 25
