@@ -78,5 +78,5 @@ final as (
 )
 
 select * from final
-order by contracted_mrr desc, account_id
+order by contracted_mrr desc, account_id asc
 limit 25
