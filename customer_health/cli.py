@@ -428,8 +428,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Under `python -m`, this file runs as __main__: call the package's own main so that
-    # the exceptions other modules raise are the classes it catches.
-    from customer_health.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())
