@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint generate clean
+.PHONY: run test lint bench generate clean
 
 # The environment is created, and the project installed, only when missing or
 # when the pinned dependencies change.
@@ -22,6 +22,12 @@ run: $(STAMP)
 # its own small warehouses, with bad rows, in temporary folders).
 test: run lint
 	$(BIN)/python -m pytest tests/python
+
+# Figures, not a test: builds and baselines at 1,000, 10,000 and 100,000 accounts (about an hour on
+# 2 cores; generated data is kept in data/generated/bench and reused), written to BENCHMARKS.md.
+# BENCH_SIZES=1000,10000 for a shorter run.
+bench: $(STAMP)
+	$(BIN)/python -m customer_health.bench.harness $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
 
 lint: $(STAMP)
 	$(BIN)/sqlfluff lint --processes 2 models macros tests analyses

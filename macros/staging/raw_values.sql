@@ -9,13 +9,49 @@
 {%- endmacro %}
 
 
+{#- Whether a raw value is there at all (not null, not blank): missing and malformed are different reasons. -#}
+{% macro raw_is_present(column) -%}
+    {{ return(adapter.dispatch('raw_is_present', 'customer_health')(column)) }}
+{%- endmacro %}
+
+
+{% macro default__raw_is_present(column) -%}
+    ({{ raw_text(column) }} is not null)
+{%- endmacro %}
+
+
+{#- A typed Parquet column is never blank: it is there when it is not null (typeof() is folded at planning). -#}
+{% macro duckdb__raw_is_present(column) -%}
+    (case when typeof({{ column }}) = 'VARCHAR' then {{ raw_text(column) }} is not null else {{ column }} is not null end)
+{%- endmacro %}
+
+
 {#- contract_type: integer | decimal | boolean | date | timestamp (UTC) -#}
 {% macro cast_raw(column, contract_type) -%}
     {{ return(adapter.dispatch('cast_raw', 'customer_health')(column, contract_type)) }}
 {%- endmacro %}
 
 
+{#-
+    Text (CSV, or a Parquet column written as text) is parsed by duckdb__cast_text. A Parquet
+    column that is already typed (the union with the source's typed empty row keeps its type) is
+    converted by a plain cast: no round trip through text, the largest cost of staging (D26).
+-#}
 {% macro duckdb__cast_raw(column, contract_type) -%}
+    {%- set sql_types = {
+        'integer': 'bigint', 'decimal': 'decimal(18, 2)', 'boolean': 'boolean', 'date': 'date',
+        'timestamp': 'timestamp'} -%}
+    {%- if contract_type not in sql_types -%}
+        {{ exceptions.raise_compiler_error("cast_raw: unknown contract type " ~ contract_type) }}
+    {%- endif -%}
+    case
+        when typeof({{ column }}) = 'VARCHAR' then {{ duckdb__cast_text(column, contract_type) }}
+        else try_cast({{ column }} as {{ sql_types[contract_type] }})
+    end
+{%- endmacro %}
+
+
+{% macro duckdb__cast_text(column, contract_type) -%}
     {%- set text = raw_text(column) -%}
     {%- if contract_type == 'integer' -%}
         try_cast({{ text }} as bigint)
@@ -26,13 +62,17 @@
     {%- elif contract_type == 'date' -%}
         case when regexp_matches({{ text }}, '^\d{4}-\d{2}-\d{2}$') then try_cast({{ text }} as date) end
     {%- elif contract_type == 'timestamp' -%}
-        {#- A value with an offset is converted to UTC; one without is UTC already. -#}
+        {#-
+            A value with an offset is converted to UTC; one without is UTC already, and is parsed
+            as a plain timestamp: the same value, three times faster than through timestamptz.
+        -#}
         case
-            when regexp_matches({{ text }}, '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$')
+            when not regexp_matches({{ text }}, '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$')
+                then null
+            when regexp_matches({{ text }}, '(Z|[+-]\d{2}(:?\d{2})?)$')
                 then try_cast({{ text }} as timestamptz) at time zone 'UTC'
+            else try_cast({{ text }} as timestamp)
         end
-    {%- else -%}
-        {{ exceptions.raise_compiler_error("cast_raw: unknown contract type " ~ contract_type) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -45,11 +45,11 @@ typed as (
         upper({{ raw_text('currency') }}) as currency,
         {{ raw_text('status') }} as status,
         {{ cast_raw('paid_at', 'timestamp') }} as paid_at,
-        {{ raw_text('issued_at') }} as raw_issued_at,
-        {{ raw_text('due_date') }} as raw_due_date,
-        {{ raw_text('amount_due') }} as raw_amount_due,
-        {{ raw_text('amount_paid') }} as raw_amount_paid,
-        {{ raw_text('paid_at') }} as raw_paid_at,
+        {{ raw_is_present('issued_at') }} as has_issued_at,
+        {{ raw_is_present('due_date') }} as has_due_date,
+        {{ raw_is_present('amount_due') }} as has_amount_due,
+        {{ raw_is_present('amount_paid') }} as has_amount_paid,
+        {{ raw_is_present('paid_at') }} as has_paid_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -62,17 +62,17 @@ checked as (
         case
             when typed.invoice_id is null then 'missing_required:invoice_id'
             when typed.account_id is null then 'missing_required:account_id'
-            when typed.raw_issued_at is null then 'missing_required:issued_at'
-            when typed.raw_due_date is null then 'missing_required:due_date'
-            when typed.raw_amount_due is null then 'missing_required:amount_due'
+            when not typed.has_issued_at then 'missing_required:issued_at'
+            when not typed.has_due_date then 'missing_required:due_date'
+            when not typed.has_amount_due then 'missing_required:amount_due'
             when typed.currency is null then 'missing_required:currency'
             when typed.status is null then 'missing_required:status'
-            when typed.issued_at is null and typed.raw_issued_at is not null then 'invalid_type:issued_at'
-            when typed.due_date is null and typed.raw_due_date is not null then 'invalid_type:due_date'
-            when typed.amount_due is null and typed.raw_amount_due is not null then 'invalid_type:amount_due'
-            when typed.amount_paid is null and typed.raw_amount_paid is not null
+            when typed.issued_at is null and typed.has_issued_at then 'invalid_type:issued_at'
+            when typed.due_date is null and typed.has_due_date then 'invalid_type:due_date'
+            when typed.amount_due is null and typed.has_amount_due then 'invalid_type:amount_due'
+            when typed.amount_paid is null and typed.has_amount_paid
                 then 'invalid_type:amount_paid'
-            when typed.paid_at is null and typed.raw_paid_at is not null then 'invalid_type:paid_at'
+            when typed.paid_at is null and typed.has_paid_at then 'invalid_type:paid_at'
             when typed.amount_paid not between 0 and 1000000000 then 'out_of_range:amount_paid'
             when typed.status not in ('draft', 'open', 'paid', 'void', 'uncollectible')
                 then 'invalid_value:status'

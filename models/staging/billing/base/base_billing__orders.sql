@@ -41,8 +41,8 @@ typed as (
         {{ cast_raw('amount', 'decimal') }} as amount,
         upper({{ raw_text('currency') }}) as currency,
         {{ raw_text('status') }} as status,
-        {{ raw_text('ordered_at') }} as raw_ordered_at,
-        {{ raw_text('amount') }} as raw_amount,
+        {{ raw_is_present('ordered_at') }} as has_ordered_at,
+        {{ raw_is_present('amount') }} as has_amount,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -55,12 +55,12 @@ checked as (
         case
             when typed.order_id is null then 'missing_required:order_id'
             when typed.account_id is null then 'missing_required:account_id'
-            when typed.raw_ordered_at is null then 'missing_required:ordered_at'
-            when typed.raw_amount is null then 'missing_required:amount'
+            when not typed.has_ordered_at then 'missing_required:ordered_at'
+            when not typed.has_amount then 'missing_required:amount'
             when typed.currency is null then 'missing_required:currency'
             when typed.status is null then 'missing_required:status'
-            when typed.ordered_at is null and typed.raw_ordered_at is not null then 'invalid_type:ordered_at'
-            when typed.amount is null and typed.raw_amount is not null then 'invalid_type:amount'
+            when typed.ordered_at is null and typed.has_ordered_at then 'invalid_type:ordered_at'
+            when typed.amount is null and typed.has_amount then 'invalid_type:amount'
             when typed.amount not between 0 and 1000000000 then 'out_of_range:amount'
             when typed.status not in ('placed', 'fulfilled', 'cancelled') then 'invalid_value:status'
             when typed.currency not in (select known_currencies.currency_code from known_currencies)

@@ -34,8 +34,8 @@ typed as (
         {{ cast_raw('returned_at', 'timestamp') }} as returned_at,
         {{ cast_raw('amount', 'decimal') }} as amount,
         {{ raw_text('reason') }} as reason,
-        {{ raw_text('returned_at') }} as raw_returned_at,
-        {{ raw_text('amount') }} as raw_amount,
+        {{ raw_is_present('returned_at') }} as has_returned_at,
+        {{ raw_is_present('amount') }} as has_amount,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -48,11 +48,11 @@ checked as (
         case
             when typed.return_id is null then 'missing_required:return_id'
             when typed.order_id is null then 'missing_required:order_id'
-            when typed.raw_returned_at is null then 'missing_required:returned_at'
-            when typed.raw_amount is null then 'missing_required:amount'
-            when typed.returned_at is null and typed.raw_returned_at is not null
+            when not typed.has_returned_at then 'missing_required:returned_at'
+            when not typed.has_amount then 'missing_required:amount'
+            when typed.returned_at is null and typed.has_returned_at
                 then 'invalid_type:returned_at'
-            when typed.amount is null and typed.raw_amount is not null then 'invalid_type:amount'
+            when typed.amount is null and typed.has_amount then 'invalid_type:amount'
             when typed.amount not between 0 and 1000000000 then 'out_of_range:amount'
             when typed.order_id is not null and ref_order_id.order_id is null
                 then 'unknown_reference:order_id'

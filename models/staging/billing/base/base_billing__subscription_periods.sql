@@ -45,10 +45,10 @@ typed as (
         {{ cast_raw('period_start', 'date') }} as period_start,
         {{ cast_raw('period_end', 'date') }} as period_end,
         {{ raw_text('cancel_reason') }} as cancel_reason,
-        {{ raw_text('seats') }} as raw_seats,
-        {{ raw_text('mrr') }} as raw_mrr,
-        {{ raw_text('period_start') }} as raw_period_start,
-        {{ raw_text('period_end') }} as raw_period_end,
+        {{ raw_is_present('seats') }} as has_seats,
+        {{ raw_is_present('mrr') }} as has_mrr,
+        {{ raw_is_present('period_start') }} as has_period_start,
+        {{ raw_is_present('period_end') }} as has_period_end,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -63,14 +63,14 @@ checked as (
             when typed.subscription_id is null then 'missing_required:subscription_id'
             when typed.account_id is null then 'missing_required:account_id'
             when typed.plan_id is null then 'missing_required:plan_id'
-            when typed.raw_mrr is null then 'missing_required:mrr'
+            when not typed.has_mrr then 'missing_required:mrr'
             when typed.currency is null then 'missing_required:currency'
-            when typed.raw_period_start is null then 'missing_required:period_start'
-            when typed.seats is null and typed.raw_seats is not null then 'invalid_type:seats'
-            when typed.mrr is null and typed.raw_mrr is not null then 'invalid_type:mrr'
-            when typed.period_start is null and typed.raw_period_start is not null
+            when not typed.has_period_start then 'missing_required:period_start'
+            when typed.seats is null and typed.has_seats then 'invalid_type:seats'
+            when typed.mrr is null and typed.has_mrr then 'invalid_type:mrr'
+            when typed.period_start is null and typed.has_period_start
                 then 'invalid_type:period_start'
-            when typed.period_end is null and typed.raw_period_end is not null then 'invalid_type:period_end'
+            when typed.period_end is null and typed.has_period_end then 'invalid_type:period_end'
             when typed.seats not between 0 and 1000000 then 'out_of_range:seats'
             when typed.mrr not between 0 and 100000000 then 'out_of_range:mrr'
             when typed.currency not in (select known_currencies.currency_code from known_currencies)

@@ -25,8 +25,8 @@ typed as (
         {{ cast_raw('employee_count', 'integer') }} as employee_count,
         {{ raw_text('csm_owner') }} as csm_owner,
         {{ cast_raw('created_at', 'timestamp') }} as created_at,
-        {{ raw_text('employee_count') }} as raw_employee_count,
-        {{ raw_text('created_at') }} as raw_created_at,
+        {{ raw_is_present('employee_count') }} as has_employee_count,
+        {{ raw_is_present('created_at') }} as has_created_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -39,10 +39,10 @@ checked as (
         case
             when typed.account_id is null then 'missing_required:account_id'
             when typed.account_name is null then 'missing_required:account_name'
-            when typed.raw_created_at is null then 'missing_required:created_at'
-            when typed.employee_count is null and typed.raw_employee_count is not null
+            when not typed.has_created_at then 'missing_required:created_at'
+            when typed.employee_count is null and typed.has_employee_count
                 then 'invalid_type:employee_count'
-            when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
+            when typed.created_at is null and typed.has_created_at then 'invalid_type:created_at'
             when typed.employee_count not between 1 and 10000000 then 'out_of_range:employee_count'
         end as quarantine_reason
     from typed

@@ -46,7 +46,7 @@ typed as (
         {{ raw_text('activity_type') }} as activity_type,
         {{ raw_text('direction') }} as direction,
         {{ cast_raw('occurred_at', 'timestamp') }} as occurred_at,
-        {{ raw_text('occurred_at') }} as raw_occurred_at,
+        {{ raw_is_present('occurred_at') }} as has_occurred_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -60,8 +60,8 @@ checked as (
             when typed.activity_id is null then 'missing_required:activity_id'
             when typed.account_id is null then 'missing_required:account_id'
             when typed.activity_type is null then 'missing_required:activity_type'
-            when typed.raw_occurred_at is null then 'missing_required:occurred_at'
-            when typed.occurred_at is null and typed.raw_occurred_at is not null
+            when not typed.has_occurred_at then 'missing_required:occurred_at'
+            when typed.occurred_at is null and typed.has_occurred_at
                 then 'invalid_type:occurred_at'
             when
                 typed.activity_type not in (

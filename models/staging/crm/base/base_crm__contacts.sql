@@ -35,8 +35,8 @@ typed as (
         {{ raw_text('job_title') }} as job_title,
         {{ cast_raw('is_primary', 'boolean') }} as is_primary,
         {{ cast_raw('created_at', 'timestamp') }} as created_at,
-        {{ raw_text('is_primary') }} as raw_is_primary,
-        {{ raw_text('created_at') }} as raw_created_at,
+        {{ raw_is_present('is_primary') }} as has_is_primary,
+        {{ raw_is_present('created_at') }} as has_created_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -49,9 +49,9 @@ checked as (
         case
             when typed.contact_id is null then 'missing_required:contact_id'
             when typed.account_id is null then 'missing_required:account_id'
-            when typed.raw_created_at is null then 'missing_required:created_at'
-            when typed.is_primary is null and typed.raw_is_primary is not null then 'invalid_type:is_primary'
-            when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
+            when not typed.has_created_at then 'missing_required:created_at'
+            when typed.is_primary is null and typed.has_is_primary then 'invalid_type:is_primary'
+            when typed.created_at is null and typed.has_created_at then 'invalid_type:created_at'
             when typed.account_id is not null and ref_account_id.account_id is null
                 then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'

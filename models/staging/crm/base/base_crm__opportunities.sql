@@ -43,9 +43,9 @@ typed as (
         upper({{ raw_text('currency') }}) as currency,
         {{ cast_raw('created_at', 'timestamp') }} as created_at,
         {{ cast_raw('close_date', 'date') }} as close_date,
-        {{ raw_text('amount') }} as raw_amount,
-        {{ raw_text('created_at') }} as raw_created_at,
-        {{ raw_text('close_date') }} as raw_close_date,
+        {{ raw_is_present('amount') }} as has_amount,
+        {{ raw_is_present('created_at') }} as has_created_at,
+        {{ raw_is_present('close_date') }} as has_close_date,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -60,10 +60,10 @@ checked as (
             when typed.account_id is null then 'missing_required:account_id'
             when typed.opportunity_type is null then 'missing_required:opportunity_type'
             when typed.stage is null then 'missing_required:stage'
-            when typed.raw_created_at is null then 'missing_required:created_at'
-            when typed.amount is null and typed.raw_amount is not null then 'invalid_type:amount'
-            when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
-            when typed.close_date is null and typed.raw_close_date is not null then 'invalid_type:close_date'
+            when not typed.has_created_at then 'missing_required:created_at'
+            when typed.amount is null and typed.has_amount then 'invalid_type:amount'
+            when typed.created_at is null and typed.has_created_at then 'invalid_type:created_at'
+            when typed.close_date is null and typed.has_close_date then 'invalid_type:close_date'
             when typed.amount not between 0 and 1000000000 then 'out_of_range:amount'
             when typed.opportunity_type not in ('new_business', 'renewal', 'expansion')
                 then 'invalid_value:opportunity_type'

@@ -22,8 +22,8 @@ typed as (
         {{ raw_text('feature_name') }} as feature_name,
         {{ cast_raw('is_core', 'boolean') }} as is_core,
         {{ cast_raw('released_at', 'date') }} as released_at,
-        {{ raw_text('is_core') }} as raw_is_core,
-        {{ raw_text('released_at') }} as raw_released_at,
+        {{ raw_is_present('is_core') }} as has_is_core,
+        {{ raw_is_present('released_at') }} as has_released_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -36,9 +36,9 @@ checked as (
         case
             when typed.feature_key is null then 'missing_required:feature_key'
             when typed.feature_name is null then 'missing_required:feature_name'
-            when typed.raw_is_core is null then 'missing_required:is_core'
-            when typed.is_core is null and typed.raw_is_core is not null then 'invalid_type:is_core'
-            when typed.released_at is null and typed.raw_released_at is not null
+            when not typed.has_is_core then 'missing_required:is_core'
+            when typed.is_core is null and typed.has_is_core then 'invalid_type:is_core'
+            when typed.released_at is null and typed.has_released_at
                 then 'invalid_type:released_at'
         end as quarantine_reason
     from typed

@@ -46,7 +46,7 @@ typed as (
         {{ raw_text('sentiment') }} as sentiment,
         {{ raw_text('body') }} as body,
         {{ cast_raw('submitted_at', 'timestamp') }} as submitted_at,
-        {{ raw_text('submitted_at') }} as raw_submitted_at,
+        {{ raw_is_present('submitted_at') }} as has_submitted_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -60,8 +60,8 @@ checked as (
             when typed.feedback_id is null then 'missing_required:feedback_id'
             when typed.account_id is null then 'missing_required:account_id'
             when typed.sentiment is null then 'missing_required:sentiment'
-            when typed.raw_submitted_at is null then 'missing_required:submitted_at'
-            when typed.submitted_at is null and typed.raw_submitted_at is not null
+            when not typed.has_submitted_at then 'missing_required:submitted_at'
+            when typed.submitted_at is null and typed.has_submitted_at
                 then 'invalid_type:submitted_at'
             when typed.sentiment not in ('positive', 'neutral', 'negative') then 'invalid_value:sentiment'
             when typed.account_id is not null and ref_account_id.account_id is null

@@ -32,7 +32,7 @@ typed as (
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('step_key') }} as step_key,
         {{ cast_raw('completed_at', 'timestamp') }} as completed_at,
-        {{ raw_text('completed_at') }} as raw_completed_at,
+        {{ raw_is_present('completed_at') }} as has_completed_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -45,8 +45,8 @@ checked as (
         case
             when typed.account_id is null then 'missing_required:account_id'
             when typed.step_key is null then 'missing_required:step_key'
-            when typed.raw_completed_at is null then 'missing_required:completed_at'
-            when typed.completed_at is null and typed.raw_completed_at is not null
+            when not typed.has_completed_at then 'missing_required:completed_at'
+            when typed.completed_at is null and typed.has_completed_at
                 then 'invalid_type:completed_at'
             when typed.account_id is not null and ref_account_id.account_id is null
                 then 'unknown_reference:account_id'

@@ -56,7 +56,7 @@ typed as (
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('feature_key') }} as feature_key,
         {{ cast_raw('occurred_at', 'timestamp') }} as occurred_at,
-        {{ raw_text('occurred_at') }} as raw_occurred_at,
+        {{ raw_is_present('occurred_at') }} as has_occurred_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -71,8 +71,8 @@ checked as (
             when typed.user_id is null then 'missing_required:user_id'
             when typed.account_id is null then 'missing_required:account_id'
             when typed.feature_key is null then 'missing_required:feature_key'
-            when typed.raw_occurred_at is null then 'missing_required:occurred_at'
-            when typed.occurred_at is null and typed.raw_occurred_at is not null
+            when not typed.has_occurred_at then 'missing_required:occurred_at'
+            when typed.occurred_at is null and typed.has_occurred_at
                 then 'invalid_type:occurred_at'
             when typed.user_id is not null and ref_user_id.user_id is null then 'unknown_reference:user_id'
             when not ref_user_id.is_valid then 'quarantined_reference:user_id'

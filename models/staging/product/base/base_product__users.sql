@@ -34,8 +34,8 @@ typed as (
         {{ raw_text('account_id') }} as account_id,
         {{ cast_raw('created_at', 'timestamp') }} as created_at,
         {{ cast_raw('deactivated_at', 'timestamp') }} as deactivated_at,
-        {{ raw_text('created_at') }} as raw_created_at,
-        {{ raw_text('deactivated_at') }} as raw_deactivated_at,
+        {{ raw_is_present('created_at') }} as has_created_at,
+        {{ raw_is_present('deactivated_at') }} as has_deactivated_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -48,9 +48,9 @@ checked as (
         case
             when typed.user_id is null then 'missing_required:user_id'
             when typed.account_id is null then 'missing_required:account_id'
-            when typed.raw_created_at is null then 'missing_required:created_at'
-            when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
-            when typed.deactivated_at is null and typed.raw_deactivated_at is not null
+            when not typed.has_created_at then 'missing_required:created_at'
+            when typed.created_at is null and typed.has_created_at then 'invalid_type:created_at'
+            when typed.deactivated_at is null and typed.has_deactivated_at
                 then 'invalid_type:deactivated_at'
             when typed.account_id is not null and ref_account_id.account_id is null
                 then 'unknown_reference:account_id'

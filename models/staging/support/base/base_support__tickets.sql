@@ -51,11 +51,11 @@ typed as (
         {{ cast_raw('solved_at', 'timestamp') }} as solved_at,
         {{ cast_raw('agent_reply_count', 'integer') }} as agent_reply_count,
         {{ cast_raw('reopen_count', 'integer') }} as reopen_count,
-        {{ raw_text('created_at') }} as raw_created_at,
-        {{ raw_text('first_response_at') }} as raw_first_response_at,
-        {{ raw_text('solved_at') }} as raw_solved_at,
-        {{ raw_text('agent_reply_count') }} as raw_agent_reply_count,
-        {{ raw_text('reopen_count') }} as raw_reopen_count,
+        {{ raw_is_present('created_at') }} as has_created_at,
+        {{ raw_is_present('first_response_at') }} as has_first_response_at,
+        {{ raw_is_present('solved_at') }} as has_solved_at,
+        {{ raw_is_present('agent_reply_count') }} as has_agent_reply_count,
+        {{ raw_is_present('reopen_count') }} as has_reopen_count,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -69,14 +69,14 @@ checked as (
             when typed.ticket_id is null then 'missing_required:ticket_id'
             when typed.account_id is null then 'missing_required:account_id'
             when typed.status is null then 'missing_required:status'
-            when typed.raw_created_at is null then 'missing_required:created_at'
-            when typed.created_at is null and typed.raw_created_at is not null then 'invalid_type:created_at'
-            when typed.first_response_at is null and typed.raw_first_response_at is not null
+            when not typed.has_created_at then 'missing_required:created_at'
+            when typed.created_at is null and typed.has_created_at then 'invalid_type:created_at'
+            when typed.first_response_at is null and typed.has_first_response_at
                 then 'invalid_type:first_response_at'
-            when typed.solved_at is null and typed.raw_solved_at is not null then 'invalid_type:solved_at'
-            when typed.agent_reply_count is null and typed.raw_agent_reply_count is not null
+            when typed.solved_at is null and typed.has_solved_at then 'invalid_type:solved_at'
+            when typed.agent_reply_count is null and typed.has_agent_reply_count
                 then 'invalid_type:agent_reply_count'
-            when typed.reopen_count is null and typed.raw_reopen_count is not null
+            when typed.reopen_count is null and typed.has_reopen_count
                 then 'invalid_type:reopen_count'
             when typed.agent_reply_count not between 0 and 100000 then 'out_of_range:agent_reply_count'
             when typed.reopen_count not between 0 and 100000 then 'out_of_range:reopen_count'

@@ -46,8 +46,8 @@ typed as (
         {{ cast_raw('score', 'integer') }} as score,
         {{ raw_text('comment') }} as comment,
         {{ cast_raw('responded_at', 'timestamp') }} as responded_at,
-        {{ raw_text('score') }} as raw_score,
-        {{ raw_text('responded_at') }} as raw_responded_at,
+        {{ raw_is_present('score') }} as has_score,
+        {{ raw_is_present('responded_at') }} as has_responded_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
 
@@ -60,10 +60,10 @@ checked as (
         case
             when typed.response_id is null then 'missing_required:response_id'
             when typed.account_id is null then 'missing_required:account_id'
-            when typed.raw_score is null then 'missing_required:score'
-            when typed.raw_responded_at is null then 'missing_required:responded_at'
-            when typed.score is null and typed.raw_score is not null then 'invalid_type:score'
-            when typed.responded_at is null and typed.raw_responded_at is not null
+            when not typed.has_score then 'missing_required:score'
+            when not typed.has_responded_at then 'missing_required:responded_at'
+            when typed.score is null and typed.has_score then 'invalid_type:score'
+            when typed.responded_at is null and typed.has_responded_at
                 then 'invalid_type:responded_at'
             when typed.score not between 0 and 10 then 'out_of_range:score'
             when typed.account_id is not null and ref_account_id.account_id is null
