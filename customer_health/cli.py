@@ -19,6 +19,7 @@ from customer_health import PROJECT_DIR
 
 DEMO_DIR = PROJECT_DIR / "data" / "demo"
 DEMO_ACCOUNTS = 1000
+EXIT_BUSY = 75  # EX_TEMPFAIL: another command holds the warehouse; try again later
 
 
 class UsageError(Exception):
@@ -101,6 +102,8 @@ def _resolve_raw_dir(args: argparse.Namespace, demo_if_missing: bool) -> Path:
         return raw_dir
     env_dir = os.environ.get("HEALTH_RAW_DIR")
     if env_dir:
+        if not Path(env_dir).is_dir():
+            raise UsageError(f"HEALTH_RAW_DIR={env_dir}: no such directory")
         return Path(env_dir).resolve()
     if demo_if_missing and not (DEMO_DIR / "generation.json").is_file():
         from customer_health.generate import generate
@@ -108,6 +111,26 @@ def _resolve_raw_dir(args: argparse.Namespace, demo_if_missing: bool) -> Path:
         print(f"health: generating the demo company ({DEMO_ACCOUNTS:,} accounts) in {DEMO_DIR} ...", flush=True)
         generate(DEMO_DIR, accounts=DEMO_ACCOUNTS)
     return DEMO_DIR
+
+
+def step_preflight() -> None:
+    """The scoring seeds, checked before any work (customer_health.preflight): a bad one is a usage error."""
+    from customer_health.preflight import SeedError, check_seeds
+
+    try:
+        rows = check_seeds()
+    except SeedError as exc:
+        raise UsageError(str(exc)) from None
+    print("preflight: scoring seeds checked (" + ", ".join(f"{n} {s}" for s, n in rows.items()) + ")", flush=True)
+
+
+@contextmanager
+def warehouse_locked(command: str):
+    """Hold the lock beside the build file (customer_health.runlock) for one writing command."""
+    from customer_health.runlock import warehouse_lock
+
+    with warehouse_lock(warehouse_path(), command):
+        yield
 
 
 def step_check_raw(raw_dir: Path):
@@ -147,7 +170,13 @@ def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None
         dbt_vars["as_of_date"] = args.as_of.isoformat()
     extra = ["--full-refresh"] if args.full_refresh else []
     started = time.monotonic()
-    print(f"build: dbt build into {db if (args.target or 'duckdb') == 'duckdb' else args.target}", flush=True)
+    on_duckdb = (args.target or "duckdb") == "duckdb"
+    if on_duckdb:  # until dbt succeeds, the file may mix old and new tables: not to be validated or published
+        from customer_health.runlock import begin_build
+        from customer_health.validate import stamp_path
+
+        begin_build(db, stamp=stamp_path(db))
+    print(f"build: dbt build into {db if on_duckdb else args.target}", flush=True)
     with step("build"):
         outcome = run_dbt("build", dbt_vars=dbt_vars, target=args.target, extra_args=extra)
     if outcome.error:
@@ -157,6 +186,10 @@ def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None
         failures = [_plain_text(f) for f in outcome.failures]
         first = failures[0] if failures else "dbt build did not succeed"
         raise StepFailed("build", f"{len(failures)} node(s) failed, first: {first[:240]}", "\n".join(failures))
+    if on_duckdb:
+        from customer_health.runlock import end_build
+
+        end_build(db)
     print(f"build: done in {time.monotonic() - started:.0f}s", flush=True)
 
 
@@ -175,9 +208,13 @@ def step_validate(raw_dir: Path | None, args: argparse.Namespace, raw_format: st
     """great-expectations: raw-data warnings, public-table failures; Data Docs; a stamp for publish."""
     from customer_health.validate import validate
 
+    from customer_health.runlock import unfinished_build
+
     db = warehouse_path()
     if not db.is_file():
         raise StepFailed("validate", f"{db}: no build file (run `health build` first)")
+    if unfinished_build(db):
+        raise StepFailed("validate", unfinished_build(db))
     started = time.monotonic()
     print(f"validate: great-expectations on {db}" + (f" and the raw files in {raw_dir}" if raw_dir else ""),
           flush=True)
@@ -213,14 +250,19 @@ def step_publish(run_id: str | None = None, raw_dir: Path | None = None):
     from customer_health.publish import PublishError, publish, publish_dir
     from customer_health.validate import check_stamp
 
+    from customer_health.runlock import unfinished_build
+
     db = warehouse_path()
     if not db.is_file():
         raise StepFailed("publish", f"{db}: no build file (run `health build` first)")
+    if unfinished_build(db):
+        raise StepFailed("publish", unfinished_build(db))
     try:
         stamp = check_stamp(db)
     except ValueError as exc:
         raise StepFailed("publish", str(exc)) from None
     started = time.monotonic()
+    print(f"publish: copying the public tables of {db} into a new release", flush=True)
     meta = {"raw_dir": str(raw_dir) if raw_dir else None, "validated_at": stamp.get("validated_at"),
             "raw_warnings": len(stamp.get("warnings") or [])}
     with step("publish"):
@@ -289,9 +331,11 @@ def _add_steps(sub: argparse._SubParsersAction) -> None:
     _add_run_options(p, "default: HEALTH_RAW_DIR or the demo data")
 
     def run_build(args: argparse.Namespace) -> int:
+        step_preflight()
         raw_dir = _resolve_raw_dir(args, demo_if_missing=False)
-        checked = step_check_raw(raw_dir)
-        step_build(raw_dir, checked.format, args)
+        with warehouse_locked("build"):
+            checked = step_check_raw(raw_dir)
+            step_build(raw_dir, checked.format, args)
         return 0
 
     p.set_defaults(func=run_build)
@@ -311,7 +355,9 @@ def _add_steps(sub: argparse._SubParsersAction) -> None:
     def run_validate(args: argparse.Namespace) -> int:
         if not _is_duckdb(args):
             raise UsageError("validate reads the DuckDB build file; the postgres target is checked by dbt's tests")
-        step_validate(_raw_dir_for_validation(args), args)
+        raw_dir = _raw_dir_for_validation(args)
+        with warehouse_locked("validate"):
+            step_validate(raw_dir, args)
         return 0
 
     p.set_defaults(func=run_validate)
@@ -328,7 +374,8 @@ def _add_steps(sub: argparse._SubParsersAction) -> None:
     def run_publish(args: argparse.Namespace) -> int:
         if not _is_duckdb(args):
             raise UsageError("publish copies the DuckDB build; on postgres readers read the database itself")
-        step_publish()
+        with warehouse_locked("publish"):
+            step_publish()
         return 0
 
     p.set_defaults(func=run_publish)
@@ -360,12 +407,18 @@ def _add_steps(sub: argparse._SubParsersAction) -> None:
 
     def run_all(args: argparse.Namespace) -> int:
         from customer_health.publish import new_run_id
-        from customer_health.summary import summarize
 
         started = time.monotonic()
         run_id = new_run_id()
         print(f"health run {run_id}", flush=True)
+        step_preflight()
         raw_dir = _resolve_raw_dir(args, demo_if_missing=True)
+        with warehouse_locked("run"):
+            return _run_locked(args, run_id, raw_dir, started)
+
+    def _run_locked(args: argparse.Namespace, run_id: str, raw_dir: Path, started: float) -> int:
+        from customer_health.summary import summarize
+
         checked = step_check_raw(raw_dir)
         step_build(raw_dir, checked.format, args)
         if not _is_duckdb(args):
@@ -408,6 +461,8 @@ def _interrupt(signum, _frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from customer_health.runlock import WarehouseBusy
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if threading.current_thread() is threading.main_thread():
@@ -417,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"health {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except WarehouseBusy as exc:
+        print(f"health {args.command}: refused: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except StepFailed as exc:
         print(f"health {args.command}: {exc}", file=sys.stderr)
         if exc.details and exc.details != exc.reason:

@@ -204,3 +204,22 @@ def health_run(tmp_path_factory, bad_raw):
     work = tmp_path_factory.mktemp("run")
     proc = health("run", "--raw-dir", str(bad_raw), env=run_env(work), check=False)
     return work, proc
+
+
+# --- The same small company without bad rows, and one uninterrupted `health run` on it (robustness tests) ---------
+
+
+@pytest.fixture(scope="session")
+def clean_raw(tmp_path_factory) -> Path:
+    """bad_raw without the bad rows: the same accounts, seed and clean rows (Parquet)."""
+    out = tmp_path_factory.mktemp("raw_clean")
+    health("generate", "--accounts", "60", "--seed", "11", "--out", str(out), env=isolated_env(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def clean_run(tmp_path_factory, clean_raw):
+    """An uninterrupted `health run` on clean_raw: (work dir, completed process). Reference for the fault tests."""
+    work = tmp_path_factory.mktemp("run_clean")
+    proc = health("run", "--raw-dir", str(clean_raw), env=run_env(work), check=False)
+    return work, proc
