@@ -156,6 +156,7 @@ def cut_yesterday(today: Path, yesterday: Path, day: date) -> int:
         shutil.rmtree(yesterday)
     rows = 0
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     for src in sorted(today.glob("*/*.parquet")):
         dst = yesterday / src.parent.name / src.name
         dst.parent.mkdir(parents=True, exist_ok=True)
