@@ -11,8 +11,9 @@ For each size it
   5. prints a table of the figures and their ratios and writes it, with the machine, to BENCHMARKS.md.
 
 Every command runs as its own process; its time is wall-clock and its memory the peak resident set of its
-whole process tree, sampled every 0.1 s. Builds run with DuckDB's memory limit at 2 GB (HEALTH_MEMORY_LIMIT),
-so the largest one must spill to disk to finish. Figures, not a test: nothing here passes or fails on time.
+whole process tree, sampled every 0.1 s. The full build runs with DuckDB's memory limit at 2 GB
+(HEALTH_MEMORY_LIMIT), so at 100,000 accounts it must spill to disk to finish; the daily run with the
+profile's default (4 GB): see BENCHMARKS.md for why. A step that fails is reported in the table, not hidden. Figures, not a test: nothing here passes or fails on time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from customer_health import PROJECT_DIR
 SIZES = (1000, 10_000, 100_000)
 SEED = 42
 END = date(2026, 10, 31)
-MEMORY_LIMIT = "2GB"
+MEMORY_LIMIT = "2GB"  # the full build's; the daily run keeps the profile's default (4GB)
+DAILY_MEMORY_LIMIT = "4GB"
 PY = sys.executable
 
 
@@ -205,13 +207,13 @@ def bench_size(accounts: int, data_root: Path, work_root: Path) -> SizeResult:
     }
     env.pop("HEALTH_AS_OF", None)
 
-    def step(name: str, cmd: list[str]) -> Measure:
+    def step(name: str, cmd: list[str], memory_limit: str = MEMORY_LIMIT) -> Measure:
         print(f"bench: {accounts:,} accounts: {name} ...", end=" ", flush=True)
-        m = measure(cmd, env, work / f"{name}.log")
+        m = measure(cmd, {**env, "HEALTH_MEMORY_LIMIT": memory_limit}, work / f"{name}.log")
         print(f"{m.seconds:.1f} s, {m.peak_rss_mb:.0f} MB" + ("" if m.returncode == 0 else f" FAILED: {m.tail}"),
               flush=True)
         if m.returncode != 0:
-            raise SystemExit(f"bench: {name} failed at {accounts:,} accounts, see {work / (name + '.log')}")
+            print(f"bench: {name} failed at {accounts:,} accounts, see {work / (name + '.log')}", flush=True)
         return m
 
     health = [PY, "-m", "customer_health.cli", "build"]
@@ -219,13 +221,18 @@ def bench_size(accounts: int, data_root: Path, work_root: Path) -> SizeResult:
     full_db = _size_mb(db)
     shutil.copy(work / "target" / "run_results.json", work / "run_results_full.json")
     slowest = _slowest_models(work / "target")
-    incremental = step("incremental", health + ["--raw-dir", str(today), "--as-of", END.isoformat()])
+    incremental = step("incremental", health + ["--raw-dir", str(today), "--as-of", END.isoformat()],
+                       DAILY_MEMORY_LIMIT)
     incremental_db = _size_mb(db)
 
     floor_out, pandas_out = work / "floor.parquet", work / "pandas.parquet"
     baseline = ["--raw-dir", str(today), "--as-of", END.isoformat()]
     floor = step("floor", [PY, "-m", "customer_health.bench.floor", *baseline, "--out", str(floor_out)])
     pandas = step("pandas", [PY, "-m", "customer_health.bench.pandas_baseline", *baseline, "--out", str(pandas_out)])
+    if full.returncode or incremental.returncode:
+        nothing = {"equal": False, "accounts": 0, "max_score_diff": float("nan"), "skipped": True}
+        return SizeResult(accounts, raw_rows, yesterday_rows, full, full_db, incremental, incremental_db,
+                          floor, pandas, nothing, nothing, slowest)
     floor_check = compare_to_warehouse(floor_out, db, END)
     pandas_check = compare_to_warehouse(pandas_out, db, END)
     for name, check in (("floor", floor_check), ("pandas", pandas_check)):
@@ -255,8 +262,16 @@ def _commit() -> str:
         return "unknown"
 
 
+def _secs(m: Measure) -> str:
+    return f"{m.seconds:.1f} s" if m.returncode == 0 else f"failed after {m.seconds:.0f} s"
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "n/a"
+
+
+def _verdict(check: dict) -> str:
+    return "not compared" if check.get("skipped") else ("yes" if check.get("equal") else "NO")
 
 
 def render(results: list[SizeResult]) -> str:
@@ -268,10 +283,10 @@ def render(results: list[SizeResult]) -> str:
     ]
     for r in results:
         lines.append(
-            f"| {r.accounts:,} | {sum(r.raw_rows.values()):,} | {r.full.seconds:.1f} s | {r.incremental.seconds:.1f} s "
-            f"| {r.floor.seconds:.1f} s | {r.pandas.seconds:.1f} s | {_ratio(r.full.seconds, r.floor.seconds)} "
+            f"| {r.accounts:,} | {sum(r.raw_rows.values()):,} | {_secs(r.full)} | {_secs(r.incremental)} "
+            f"| {_secs(r.floor)} | {_secs(r.pandas)} | {_ratio(r.full.seconds, r.floor.seconds)} "
             f"| {_ratio(r.pandas.seconds, r.full.seconds)} | {_ratio(r.incremental.seconds, r.full.seconds)} "
-            f"| {'yes' if r.floor_check.get('equal') else 'NO'}, {'yes' if r.pandas_check.get('equal') else 'NO'} |"
+            f"| {_verdict(r.floor_check)}, {_verdict(r.pandas_check)} |"
         )
     lines += [
         "",
@@ -321,7 +336,8 @@ def write_markdown(path: Path, table: str) -> None:
     body = (
         "<!-- bench:start -->\n"
         f"Measured by `make bench` on {now}, commit {_commit()}.\n"
-        f"Machine: {_machine()}. Builds ran with DuckDB's memory limit at {MEMORY_LIMIT}.\n\n"
+        f"Machine: {_machine()}. DuckDB's memory limit: {MEMORY_LIMIT} for the full build, "
+        f"{DAILY_MEMORY_LIMIT} for the incremental run.\n\n"
         f"{table}\n"
         "<!-- bench:end -->"
     )
@@ -349,11 +365,15 @@ def main(argv: list[str] | None = None) -> int:
     if str(args.out) != "-":
         write_markdown(args.out, table)
         print(f"\nbench: written to {args.out}")
-    unequal = [r.accounts for r in results if not (r.floor_check.get("equal") and r.pandas_check.get("equal"))]
+    failed = [r.accounts for r in results
+              if any(m.returncode for m in (r.full, r.incremental, r.floor, r.pandas))]
+    unequal = [r.accounts for r in results if r.accounts not in failed
+               and not (r.floor_check.get("equal") and r.pandas_check.get("equal"))]
+    if failed:
+        print(f"bench: a step failed at {failed} accounts (see the table and its logs)", file=sys.stderr)
     if unequal:
         print(f"bench: a baseline's scores differ from the warehouse's at {unequal} accounts", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failed or unequal else 0
 
 
 if __name__ == "__main__":
