@@ -204,17 +204,24 @@ def _raw_dir_for_validation(args: argparse.Namespace) -> Path | None:
     return DEMO_DIR if (DEMO_DIR / "generation.json").is_file() else None
 
 
-def step_validate(raw_dir: Path | None, args: argparse.Namespace, raw_format: str | None = None):
-    """great-expectations: raw-data warnings, public-table failures; Data Docs; a stamp for publish."""
-    from customer_health.validate import validate
-
+def finished_build_file(step_name: str) -> Path:
+    """The build file, for a step that reads it: it must exist and its last build must have finished."""
     from customer_health.runlock import unfinished_build
 
     db = warehouse_path()
     if not db.is_file():
-        raise StepFailed("validate", f"{db}: no build file (run `health build` first)")
-    if unfinished_build(db):
-        raise StepFailed("validate", unfinished_build(db))
+        raise StepFailed(step_name, f"{db}: no build file (run `health build` first)")
+    why = unfinished_build(db)
+    if why:
+        raise StepFailed(step_name, why)
+    return db
+
+
+def step_validate(raw_dir: Path | None, args: argparse.Namespace, raw_format: str | None = None):
+    """great-expectations: raw-data warnings, public-table failures; Data Docs; a stamp for publish."""
+    from customer_health.validate import validate
+
+    db = finished_build_file("validate")
     started = time.monotonic()
     print(f"validate: great-expectations on {db}" + (f" and the raw files in {raw_dir}" if raw_dir else ""),
           flush=True)
@@ -250,13 +257,7 @@ def step_publish(run_id: str | None = None, raw_dir: Path | None = None):
     from customer_health.publish import PublishError, publish, publish_dir
     from customer_health.validate import check_stamp
 
-    from customer_health.runlock import unfinished_build
-
-    db = warehouse_path()
-    if not db.is_file():
-        raise StepFailed("publish", f"{db}: no build file (run `health build` first)")
-    if unfinished_build(db):
-        raise StepFailed("publish", unfinished_build(db))
+    db = finished_build_file("publish")
     try:
         stamp = check_stamp(db)
     except ValueError as exc:

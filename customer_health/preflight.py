@@ -23,9 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from customer_health import PROJECT_DIR
+from customer_health import PROJECT_DIR, SEEDS_DIR
 
-SEEDS_DIR = PROJECT_DIR / "seeds"
 SEED_TESTS = "_scoring__seeds.yml"
 
 

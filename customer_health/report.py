@@ -314,7 +314,9 @@ def _bands(con) -> list[tuple]:
         pass
     import csv
 
-    seed = Path(__file__).resolve().parent.parent / "seeds" / "health_bands.csv"
+    from customer_health import SEEDS_DIR
+
+    seed = SEEDS_DIR / "health_bands.csv"
     if seed.is_file():
         with open(seed, newline="") as fh:
             return [(float(r["min_score"]), float(r["max_score"]), r["colour"]) for r in csv.DictReader(fh)]

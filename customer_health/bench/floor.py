@@ -26,10 +26,9 @@ from pathlib import Path
 
 import duckdb
 
-from customer_health import PROJECT_DIR
+from customer_health import SEEDS_DIR
 
 SQL_PATH = Path(__file__).with_name("floor.sql")
-SEEDS_DIR = PROJECT_DIR / "seeds"
 SCORE_COLUMNS = ["account_id", "as_of_date", "health_score", "score_coverage", "grade", "colour"]
 RAW_FORMATS = ("parquet", "csv")
 

@@ -39,6 +39,7 @@ END = date(2026, 10, 31)
 MEMORY_LIMIT = "2GB"  # the full build's; the daily run keeps the profile's default (4GB)
 DAILY_MEMORY_LIMIT = "4GB"
 PY = sys.executable
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 @dataclass
@@ -85,7 +86,7 @@ def _tree_rss_kb(root: int) -> int:
         ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         pid = int(entry.name)
         parents.setdefault(ppid, []).append(pid)
-        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
+        rss[pid] = pages * PAGE_KB
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
@@ -152,8 +153,9 @@ def cut_yesterday(today: Path, yesterday: Path, day: date) -> int:
 
     stamp = yesterday / "cut.json"
     source_stamp = (today / "generation.json").read_text()
-    if stamp.is_file() and json.loads(stamp.read_text()).get("source") == source_stamp:
-        return json.loads(stamp.read_text())["rows"]
+    previous = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    if previous.get("source") == source_stamp:
+        return previous["rows"]
     if yesterday.exists():
         shutil.rmtree(yesterday)
     rows = 0

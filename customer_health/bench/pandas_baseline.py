@@ -47,10 +47,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from customer_health import PROJECT_DIR
+from customer_health import SEEDS_DIR
 from customer_health.contract import load_contract
 
-SEEDS_DIR = PROJECT_DIR / "seeds"
 REPORTING_CURRENCY = "USD"
 DAY = pd.Timedelta(days=1)
 

@@ -223,3 +223,79 @@ def clean_run(tmp_path_factory, clean_raw):
     work = tmp_path_factory.mktemp("run_clean")
     proc = health("run", "--raw-dir", str(clean_raw), env=run_env(work), check=False)
     return work, proc
+
+
+# raw table -> a version of its rows that would change the scores if it won over the latest one
+STALE_VERSIONS = {
+    "crm/accounts": "created_at + interval 5000 day as created_at",
+    "crm/opportunities": "case stage when 'won' then 'lost' else 'won' end as stage",
+    "crm/activities": "'business_review' as activity_type",
+    "billing/subscription_periods": "cast(mrr * 3 + 7 as decimal(18, 2)) as mrr",
+    "billing/invoices": "'open' as status",
+    "billing/orders": "'cancelled' as status",
+    "support/tickets": "'urgent' as priority",
+    "support/csat_responses": "cast(1 as bigint) as score",
+    "surveys/nps_responses": "cast(0 as bigint) as score",
+    "product/usage_events": "occurred_at - interval 35 day as occurred_at",
+    "product/onboarding_steps": "completed_at - interval 400 day as completed_at",
+    "product/feedback": "'negative' as sentiment",
+}
+
+
+def export_staged_raw(warehouse: Path, out: Path, raw_format: str) -> None:
+    """Every staged table of the warehouse as a raw file, with losing stale versions of some keys."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = [row[0] for row in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'staging' and table_name like 'stg\\_%' escape '\\' order by 1").fetchall()]
+        for table in tables:
+            source, name = table.removeprefix("stg_").split("__")
+            rows = f"select * exclude (loaded_at), loaded_at as _loaded_at from staging.{table}"
+            stale_change = STALE_VERSIONS.get(f"{source}/{name}")
+            if stale_change:
+                stale = f"select * replace ({stale_change}) from ({rows}) where _loaded_at is not null"
+                rows = f"""
+                    select * exclude (part, n) from (
+                        -- same _loaded_at, earlier in the file: file order makes it lose
+                        select *, 1 as part, row_number() over () as n
+                        from ({stale}) using sample 30 percent (bernoulli, 3)
+                        union all by name
+                        select *, 2 as part, row_number() over () as n from ({rows})
+                        union all by name
+                        -- an older _loaded_at, later in the file: _loaded_at makes it lose
+                        select * replace (_loaded_at - interval 1 hour as _loaded_at), 3 as part,
+                            row_number() over () as n
+                        from ({stale}) using sample 30 percent (bernoulli, 4)
+                    )
+                    order by part, n
+                """
+            (out / source).mkdir(parents=True, exist_ok=True)
+            options = "format parquet" if raw_format == "parquet" else "format csv, header true"
+            con.execute(f"copy ({rows}) to '{out / source / name}.{raw_format}' ({options})")
+
+
+@pytest.fixture(scope="session")
+def staged_raw(tmp_path_factory, bad_build):
+    """raw_format -> clean raw files for the benchmark baselines (written once per format): the valid,
+    latest rows that bad_build staged, written back as raw files with stale versions of some keys."""
+    written: dict[str, Path] = {}
+
+    def raw_dir(raw_format: str) -> Path:
+        if raw_format not in written:
+            out = tmp_path_factory.mktemp(f"staged_raw_{raw_format}")
+            export_staged_raw(bad_build, out, raw_format)
+            written[raw_format] = out
+        return written[raw_format]
+
+    return raw_dir
+
+
+@pytest.fixture(scope="session")
+def warehouse_as_of(bad_build):
+    """The latest as-of date of bad_build's mart."""
+    import duckdb
+
+    with duckdb.connect(str(bad_build), read_only=True) as con:
+        return con.execute("select max(as_of_date) from main.mart_customer_health").fetchone()[0]

@@ -5,13 +5,11 @@ rows that the warehouse staged from it (`staging.stg_*` of the session's `bad_bu
 back as raw files, with stale versions of some keys added (an older `_loaded_at` after the latest
 row in the file, and a copy with the same `_loaded_at` before it: the latest version must win). The
 floor on those files must give the warehouse's latest scores, grades and factor values, in both raw
-formats. Cheap: a few seconds on top of `bad_build`, which other tests build too.
+formats. The files are conftest's `staged_raw`, shared with the pandas baseline's test. Cheap: a few
+seconds on top of `bad_build`, which other tests build too.
 """
 
 from __future__ import annotations
-
-from datetime import date
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -19,60 +17,10 @@ import pytest
 from customer_health.bench.compare import compare_to_warehouse
 from customer_health.bench.floor import run_floor
 
-# raw table -> a staged version of its rows that would change the scores if it won
-STALE_VERSIONS = {
-    "crm/accounts": "created_at + interval 5000 day as created_at",
-    "billing/subscription_periods": "cast(mrr * 3 + 7 as decimal(18, 2)) as mrr",
-    "billing/invoices": "'open' as status",
-    "support/tickets": "'urgent' as priority",
-    "surveys/nps_responses": "cast(0 as bigint) as score",
-    "product/usage_events": "occurred_at - interval 35 day as occurred_at",
-    "product/onboarding_steps": "completed_at - interval 400 day as completed_at",
-}
-
-
-def _export_clean_raw(warehouse: Path, out: Path, raw_format: str) -> None:
-    """Every staged table of the warehouse as a raw file, plus stale versions of some keys."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [row[0] for row in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'staging' and table_name like 'stg\\_%' escape '\\' order by 1").fetchall()]
-        for table in tables:
-            source, name = table.removeprefix("stg_").split("__")
-            key = f"{source}/{name}"
-            (out / source).mkdir(parents=True, exist_ok=True)
-            rows = f"select * exclude (loaded_at), loaded_at as _loaded_at from staging.{table}"
-            if key in STALE_VERSIONS:
-                stale = f"select * replace ({STALE_VERSIONS[key]}) from ({rows}) where _loaded_at is not null"
-                rows = f"""
-                    select * exclude (part, n) from (
-                        -- same _loaded_at, earlier in the file: file order makes it lose
-                        select *, 1 as part, row_number() over () as n
-                        from ({stale}) using sample 30 percent (bernoulli, 7)
-                        union all by name
-                        select *, 2 as part, row_number() over () as n from ({rows})
-                        union all by name
-                        -- an older _loaded_at, later in the file: _loaded_at makes it lose
-                        select * replace (_loaded_at - interval 1 day as _loaded_at), 3 as part,
-                            row_number() over () as n
-                        from ({stale}) using sample 30 percent (bernoulli, 8)
-                    )
-                    order by part, n
-                """
-            options = "format parquet" if raw_format == "parquet" else "format csv, header true"
-            con.execute(f"copy ({rows}) to '{out / source / name}.{raw_format}' ({options})")
-
-
-@pytest.fixture(scope="module")
-def warehouse_as_of(bad_build) -> date:
-    with duckdb.connect(str(bad_build), read_only=True) as con:
-        return con.execute("select max(as_of_date) from main.mart_customer_health").fetchone()[0]
-
 
 @pytest.mark.parametrize("raw_format", ["parquet", "csv"])
-def test_the_floor_gives_the_warehouse_scores(bad_build, warehouse_as_of, tmp_path, raw_format):
-    raw = tmp_path / "raw"
-    _export_clean_raw(bad_build, raw, raw_format)
+def test_the_floor_gives_the_warehouse_scores(bad_build, staged_raw, warehouse_as_of, tmp_path, raw_format):
+    raw = staged_raw(raw_format)
     result = tmp_path / "floor.parquet"
 
     rows = run_floor(raw, warehouse_as_of, result, raw_format=raw_format)
@@ -84,9 +32,8 @@ def test_the_floor_gives_the_warehouse_scores(bad_build, warehouse_as_of, tmp_pa
 
 
 def test_the_comparison_finds_a_changed_value_a_missing_account_and_a_wrong_grade(
-        bad_build, warehouse_as_of, tmp_path):
-    raw = tmp_path / "raw"
-    _export_clean_raw(bad_build, raw, "parquet")
+        bad_build, staged_raw, warehouse_as_of, tmp_path):
+    raw = staged_raw("parquet")
     result = tmp_path / "floor.parquet"
     run_floor(raw, warehouse_as_of, result)
     changed = tmp_path / "changed.parquet"
