@@ -1,17 +1,18 @@
 {#- On every account and date: the contributions of fct_health_factors add up to the
     health score of fct_health_history (within 1e-6), the effective weights to 1 and the
     pulls to the score minus the neutral score; no score means no contribution; and
-    every factor row has its history row. Returns the rows that break it. -#}
+    every factor row has its history row, on the dates this run wrote (health_test_relation).
+    Returns the rows that break it. -#}
 
 with health_factors as (
 
-    select * from {{ ref('fct_health_factors') }}
+    select health_factors.* from {{ health_test_relation(ref('fct_health_factors')) }} as health_factors
 
 ),
 
 history as (
 
-    select * from {{ ref('fct_health_history') }}
+    select history.* from {{ health_test_relation(ref('fct_health_history')) }} as history
 
 ),
 

@@ -1,3 +1,6 @@
+{{ config(**health_as_of_incremental()) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     Every account metric of the health model, one row per account and as-of
     date: the metric families joined on their shared grain. Each family owns its
@@ -5,75 +8,89 @@
     model only puts them side by side for the scoring and the marts.
 -#}
 
+-- depends_on: {{ ref('int_as_of_dates') }}
+
 with spine as (
 
     select * from {{ ref('int_account_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 subscriptions as (
 
     select * from {{ ref('int_subscription_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 clv as (
 
     select * from {{ ref('int_clv_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 support as (
 
     select * from {{ ref('int_support_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 surveys as (
 
     select * from {{ ref('int_survey_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 feedback as (
 
     select * from {{ ref('int_feedback_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 payments as (
 
     select * from {{ ref('int_payment_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 orders as (
 
     select * from {{ ref('int_order_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 renewals as (
 
     select * from {{ ref('int_renewal_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 usage as (
 
     select * from {{ ref('int_usage_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 onboarding as (
 
     select * from {{ ref('int_onboarding_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 engagement as (
 
     select * from {{ ref('int_engagement_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

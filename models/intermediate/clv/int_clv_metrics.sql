@@ -1,3 +1,6 @@
+{{ config(**health_as_of_incremental()) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     Customer lifetime value of every account as of every as-of date D (exactly the
     rows of int_account_as_of_dates), docs: metric_clv.
@@ -15,12 +18,14 @@
 with subscription_metrics as (
 
     select * from {{ ref('int_subscription_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

@@ -1,3 +1,6 @@
+{{ config(**health_as_of_incremental()) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     engagement_points_90d of every account as of every as-of date D, exactly the
     rows of int_account_as_of_dates (docs: _engagement__docs.md): the points of
@@ -12,12 +15,14 @@
 with spine as (
 
     select * from {{ ref('int_account_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

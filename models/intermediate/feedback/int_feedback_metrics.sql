@@ -1,3 +1,6 @@
+{{ config(**health_as_of_incremental()) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     Product feedback sentiment of every account as of every as-of date (docs:
     _feedback__docs.md). Feedback is reduced once to account x day, and the
@@ -8,12 +11,14 @@
 with spine as (
 
     select * from {{ ref('int_account_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

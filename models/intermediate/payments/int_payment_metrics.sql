@@ -1,3 +1,6 @@
+{{ config(**health_as_of_incremental()) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     Payment metrics of every account as of every as-of date (docs:
     _payments__docs.md). An invoice row carries only its latest status, so its
@@ -11,12 +14,14 @@
 with spine as (
 
     select * from {{ ref('int_account_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

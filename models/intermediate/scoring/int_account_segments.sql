@@ -1,3 +1,6 @@
+{{ config(**health_as_of_incremental()) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     The segments of an account as of each date: its lifecycle stage (thresholds
     from seeds/segment_thresholds.csv) and its value tier (taken from
@@ -5,9 +8,12 @@
     The stages, in order of precedence: doc('segment_lifecycle_stage').
 -#}
 
+-- depends_on: {{ ref('int_as_of_dates') }}
+
 with metrics as (
 
     select * from {{ ref('int_account_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

@@ -1,4 +1,5 @@
-{{ config(materialized='table') }}
+{{ config(**health_as_of_incremental()) }}
+{%- set recompute_from = health_recompute_from() %}
 
 {#-
     Subscription metrics of every account as of every as-of date D (exactly the rows
@@ -20,18 +21,20 @@
     int_account_as_of_dates (every as-of date from the account's first one; a test
     checks it). Only the rare accounts billed in several currencies need an
     aggregation per account and date.
-    Materialized as a table: the health score, CLV and dim_accounts all read it.
+    Incremental (doc health_incremental): a run recomputes only its recent as-of dates.
 -#}
 
 with account_dates as (
 
     select * from {{ ref('int_account_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

@@ -1,4 +1,5 @@
-{{ config(materialized='table') }}
+{{ config(**health_as_of_incremental()) }}
+{%- set recompute_from = health_recompute_from() %}
 
 {#-
     Product-usage metrics of every account as of every as-of date D, exactly the
@@ -21,18 +22,20 @@
     its as-of period (the first as-of date on or after it, through a small
     calendar), the account's last use per period is kept, and the last use on D
     is the one of the latest period with use on or before D.
-    Materialized as a table: the health score reads it several times.
+    Incremental (doc health_incremental): a run recomputes only its recent as-of dates.
 -#}
 
 with spine as (
 
     select * from {{ ref('int_account_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
@@ -63,6 +66,7 @@ features as (
 subscription_metrics as (
 
     select * from {{ ref('int_subscription_metrics') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

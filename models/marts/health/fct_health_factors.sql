@@ -1,80 +1,20 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='as_of_date',
-        on_schema_change='fail',
-        pre_hook="
-            {% if is_incremental() %}
-            delete from {{ this }}
-            where
-                as_of_date = (select max(as_of_date) from {{ this }})
-                and as_of_date not in (select as_of_date from {{ ref('int_as_of_dates') }})
-                and as_of_date < (select max(as_of_date) from {{ ref('int_as_of_dates') }})
-            {% endif %}
-        ",
-    )
-}}
+{{ config(**health_as_of_incremental()) }}
 
 {#-
-    Every factor of every account on every as-of date, scored (doc('health_incremental')
-    for how a run picks its dates). The pre-hook drops the stale latest date of the
-    previous run when it was not a date of the cadence.
+    Every factor of every account on every as-of date, scored. Incremental like
+    every account x as-of date model (doc('health_incremental'), macros/incremental.sql);
+    a change of weights in force also rescores the dates it touches.
 -#}
 
 -- depends_on: {{ ref('int_as_of_dates') }}
 -- depends_on: {{ ref('int_health_weight_sets') }}
 
-{#- `run_query is defined` is always true in dbt; it keeps the linter's jinja stand-ins happy -#}
-{%- set rescore_from = none -%}
-{%- if is_incremental() and run_query is defined -%}
-    {%- set rescore_query -%}
-        with stored as (
-            select distinct
-                as_of_date,
-                weights_version
-            from {{ this }}
-        ),
-
-        in_force as (
-            select distinct
-                as_of_date,
-                weights_version
-            from {{ ref('int_health_weight_sets') }}
-        ),
-
-        start_dates as (
-            select min(as_of_date) as start_date
-            from {{ ref('int_as_of_dates') }}
-            where as_of_date > (select coalesce(max(as_of_date), cast('1900-01-01' as date)) from stored)
-            union all
-            select min(stored.as_of_date) as start_date
-            from stored
-            inner join in_force
-                on stored.as_of_date = in_force.as_of_date
-            where stored.weights_version <> in_force.weights_version
-            {% if var('health_rescore_from', none) %}
-                union all
-                select cast('{{ var("health_rescore_from") }}' as date) as start_date
-            {% endif %}
-        )
-
-        select min(start_date) as rescore_from
-        from start_dates
-    {%- endset -%}
-    {%- set rescore_from = run_query(rescore_query).columns[0].values()[0] -%}
-{%- endif %}
+{%- set rescore_from = health_recompute_from(weights=true) %}
 
 with factor_scores as (
 
     select * from {{ ref('int_health_factor_scores') }}
-    {%- if is_incremental() %}
-        {%- if rescore_from is none %}
-            where 1 = 0
-        {%- else %}
-            where as_of_date >= cast('{{ rescore_from }}' as date)
-        {%- endif %}
-    {%- endif %}
+    {{ health_dates_from(rescore_from) }}
 
 ),
 

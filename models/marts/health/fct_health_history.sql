@@ -1,20 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='as_of_date',
-        on_schema_change='fail',
-        pre_hook="
-            {% if is_incremental() %}
-            delete from {{ this }}
-            where
-                as_of_date = (select max(as_of_date) from {{ this }})
-                and as_of_date not in (select as_of_date from {{ ref('int_as_of_dates') }})
-                and as_of_date < (select max(as_of_date) from {{ ref('int_as_of_dates') }})
-            {% endif %}
-        ",
-    )
-}}
+{{ config(**health_as_of_incremental()) }}
 
 {#-
     The health of every account on every as-of date: the score (the sum of the
@@ -26,55 +10,9 @@
 -- depends_on: {{ ref('int_as_of_dates') }}
 -- depends_on: {{ ref('int_health_weight_sets') }}
 
-{#- `run_query is defined` is always true in dbt; it keeps the linter's jinja stand-ins happy -#}
-{%- set rescore_from = none -%}
-{%- if is_incremental() and run_query is defined -%}
-    {%- set rescore_query -%}
-        with stored as (
-            select distinct
-                as_of_date,
-                weights_version
-            from {{ this }}
-        ),
+{%- set rescore_from = health_recompute_from(weights=true) %}
 
-        in_force as (
-            select distinct
-                as_of_date,
-                weights_version
-            from {{ ref('int_health_weight_sets') }}
-        ),
-
-        start_dates as (
-            select min(as_of_date) as start_date
-            from {{ ref('int_as_of_dates') }}
-            where as_of_date > (select coalesce(max(as_of_date), cast('1900-01-01' as date)) from stored)
-            union all
-            select min(stored.as_of_date) as start_date
-            from stored
-            inner join in_force
-                on stored.as_of_date = in_force.as_of_date
-            where stored.weights_version <> in_force.weights_version
-            {% if var('health_rescore_from', none) %}
-                union all
-                select cast('{{ var("health_rescore_from") }}' as date) as start_date
-            {% endif %}
-        )
-
-        select min(start_date) as rescore_from
-        from start_dates
-    {%- endset -%}
-    {%- set rescore_from = run_query(rescore_query).columns[0].values()[0] -%}
-{%- endif -%}
-
-{%- set batch_filter -%}
-    {%- if is_incremental() -%}
-        {%- if rescore_from is none -%}
-            where 1 = 0
-        {%- else -%}
-            where as_of_date >= cast('{{ rescore_from }}' as date)
-        {%- endif -%}
-    {%- endif -%}
-{%- endset %}
+{%- set batch_filter = health_dates_from(rescore_from) %}
 
 with health_factors as (
 

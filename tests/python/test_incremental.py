@@ -1,0 +1,79 @@
+"""A scheduled run that adds dates to a warehouse gives the warehouse a full build gives (doc health_incremental).
+
+Every account x as-of date model (the metric families, int_account_metrics, int_account_segments and the
+two published facts) is incremental: a run recomputes only the dates from the latest one stored, or from
+the look-back before the latest as-of date. These tests build the small clean company as of an earlier
+day (not a date of the weekly cadence, so the next run must drop it), then again as of its last day, and
+compare every table with the full build of `clean_run`, value by value.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import duckdb
+
+from conftest import health, isolated_env
+
+INCREMENTAL_TABLES = (
+    "intermediate.int_subscription_metrics", "intermediate.int_clv_metrics", "intermediate.int_support_metrics",
+    "intermediate.int_survey_metrics", "intermediate.int_feedback_metrics", "intermediate.int_payment_metrics",
+    "intermediate.int_order_metrics", "intermediate.int_renewal_metrics", "intermediate.int_usage_metrics",
+    "intermediate.int_onboarding_metrics", "intermediate.int_engagement_metrics",
+    "intermediate.int_account_metrics", "intermediate.int_account_segments",
+    "main.fct_health_factors", "main.fct_health_history",
+)
+
+
+def _differences(built, reference, schema: str, table: str) -> int:
+    """Rows of one table that are not in the other (both ways), doubles compared in single precision."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{built}' as built (read_only)")
+        con.execute(f"attach '{reference}' as reference (read_only)")
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_catalog = 'built' and table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table]).fetchall()
+        assert columns, f"{schema}.{table} missing"
+        select = ", ".join(f'cast("{name}" as float)' if kind in ("DOUBLE", "FLOAT") else f'"{name}"'
+                           for name, kind in columns)
+        a = f"select {select} from built.{schema}.{table}"
+        b = f"select {select} from reference.{schema}.{table}"
+        return con.execute(
+            f"select (select count(*) from ({a} except all {b})) + (select count(*) from ({b} except all {a}))"
+        ).fetchone()[0]
+
+
+def _dates(warehouse) -> list:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [row[0] for row in con.execute(
+            "select distinct as_of_date from main.fct_health_history order by 1").fetchall()]
+
+
+def test_a_daily_run_after_an_earlier_one_equals_a_full_build(clean_raw, clean_run, tmp_path):
+    reference = clean_run[0] / "health.duckdb"
+    latest = _dates(reference)[-1]
+    earlier = latest - timedelta(days=10)
+    if earlier.isoweekday() == 7:  # a Sunday is a date of the weekly cadence: take a day that is not
+        earlier -= timedelta(days=1)
+    env = isolated_env(tmp_path)
+    warehouse = tmp_path / "health.duckdb"
+
+    health("build", "--raw-dir", str(clean_raw), "--as-of", earlier.isoformat(), env=env)
+    assert _dates(warehouse)[-1] == earlier
+    health("build", "--raw-dir", str(clean_raw), env=env)
+
+    # the daily run recomputed only recent dates (else this test would not test the incremental path)
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    compiled = {r["unique_id"].split(".")[-1]: r.get("compiled_code") or "" for r in results["results"]}
+    assert "as_of_date >= cast(" in compiled["int_support_metrics"]
+    assert "as_of_date >= cast(" in compiled["fct_health_history"]
+
+    # the earlier day, not a date of the cadence, is gone; every table equals the full build's
+    assert earlier not in _dates(warehouse)
+    assert _dates(warehouse) == _dates(reference)
+    differing = {name: n for name in INCREMENTAL_TABLES
+                 if (n := _differences(warehouse, reference, *name.split(".")))}
+    assert differing == {}, f"rows that differ from the full build: {differing}"
+
