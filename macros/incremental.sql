@@ -70,9 +70,9 @@
 
 
 {#- `where as_of_date >= <date>` on an incremental run, nothing on a full build. -#}
-{% macro health_dates_from(recompute_from, column='as_of_date') %}
+{% macro health_dates_from(recompute_from) %}
     {%- if recompute_from is not none -%}
-        where {{ column }} >= cast('{{ recompute_from }}' as date)
+        where as_of_date >= cast('{{ recompute_from }}' as date)
     {%- endif -%}
 {% endmacro %}
 
@@ -157,14 +157,12 @@
     {%- endif -%}
     {%- for candidate in graph.nodes.values() if candidate.resource_type == 'model'
         and candidate.alias == relation.identifier and candidate.config.materialized == 'incremental' -%}
-        {%- if loop.first -%}
-            {{ return(
-                '(select * from ' ~ relation ~ ' where as_of_date >= coalesce('
-                ~ '(select max(recompute_from) from ' ~ health_incremental_runs()
-                ~ " where model_name = '" ~ relation.identifier ~ "' and invocation_id = '" ~ invocation_id ~ "')"
-                ~ ", cast('1900-01-01' as date)))"
-            ) }}
-        {%- endif -%}
+        {{ return(
+            '(select * from ' ~ relation ~ ' where as_of_date >= coalesce('
+            ~ '(select max(recompute_from) from ' ~ health_incremental_runs()
+            ~ " where model_name = '" ~ relation.identifier ~ "' and invocation_id = '" ~ invocation_id ~ "')"
+            ~ ", cast('1900-01-01' as date)))"
+        ) }}
     {%- endfor -%}
     {{ return(relation) }}
 {% endmacro %}
