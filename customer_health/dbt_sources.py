@@ -52,22 +52,29 @@ PARQUET_TYPES = {
 
 
 def external_location(table: Table) -> str:
-    """The DuckDB relation for a raw table: its file, with every contract column, missing ones as null."""
+    """The DuckDB relation for a raw table: its file, with every contract column, missing ones as null.
+
+    It also has file_row_number, the row's position in its file from 0 (macro source_row_number): the
+    Parquet reader numbers rows while it scans in parallel, where `row_number() over ()` made the scan
+    single-threaded (D32); a CSV file is numbered in scan order, as before.
+    """
     path = f"{{{{ var('raw_dir', env_var('HEALTH_RAW_DIR', 'data/demo')) }}}}/{table.source}/{table.name}"
 
     def union(types: dict[str, str], reader: str) -> str:
         template = ", ".join(f"null::{types[c.type]} as {c.name}" for c in table.columns)
         return (
-            f"(select * from (select {template}, null::{types['timestamp']} as {LOADED_AT} where false) "
+            f"(select * from (select {template}, null::{types['timestamp']} as {LOADED_AT}, "
+            f"null::bigint as file_row_number where false) "
             f"union all by name select * from {reader})"
         )
 
     text = {t: "varchar" for t in PARQUET_TYPES}
+    csv = f"read_csv('{path}.csv', all_varchar = true, header = true)"
     return (
         "{% if var('raw_format', env_var('HEALTH_RAW_FORMAT', 'parquet')) == 'csv' %}"
-        + union(text, f"read_csv('{path}.csv', all_varchar = true, header = true)")
+        + union(text, f"(select *, row_number() over () - 1 as file_row_number from {csv})")
         + "{% else %}"
-        + union(PARQUET_TYPES, f"read_parquet('{path}.parquet')")
+        + union(PARQUET_TYPES, f"read_parquet('{path}.parquet', file_row_number = true)")
         + "{% endif %}"
     )
 

@@ -1,10 +1,11 @@
 -- noqa: disable=all
 -- (templated SQL inside macros: linted where the models render it)
 {#-
-    The one rule that picks the as-of dates an incremental model (re)computes
-    (doc('health_incremental')). Every account x as-of date model is incremental:
-    the metric families, int_account_metrics, int_account_segments and the two
-    published facts. A run recomputes the dates from the earliest of:
+    The one rule that picks the dates an incremental model (re)computes
+    (doc('health_incremental')). Each incremental model states its rule once, in
+    its config: {{ config(**health_as_of_incremental(...)) }}. Its own rule (the
+    metric families, int_account_metrics, int_account_segments, the two scored
+    facts) recomputes the dates from the earliest of:
 
     - the latest date already stored (its is_latest flag and windows change);
     - the first as-of date within the look-back (var health_lookback_days,
@@ -14,19 +15,48 @@
     - with weights=true (the scored facts only): the earliest stored date whose
       weights_version is not the one in force now.
 
+    A model with upstream='<model>' (alerts, backtest)
+    recomputes from where that model recomputed in the same invocation, minus
+    the days of the health setting minus_setting when given (the backtest looks
+    churn_horizon_days ahead); everything when the upstream was built from
+    scratch or did not run.
+
     None when the model is built from scratch (every date is computed).
 -#}
-{% macro health_recompute_from(weights=false) %}
+{% macro health_recompute_from() %}
     {#- a unit test has no `this`: it computes every date of its given rows -#}
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
+    {%- endif -%}
+    {%- set rule = config.get('meta', {}).get('health_incremental', {}) -%}
+    {%- if rule.get('upstream') -%}
+        {%- set query -%}
+            select cast(
+                {%- if rule.get('minus_setting') %}
+                    {{ dbt.dateadd('day', '-1 * cast(settings.setting_value as integer)', 'runs.recompute_from') }}
+                {%- else %}
+                    runs.recompute_from
+                {%- endif %} as date) as recompute_from
+            from {{ health_incremental_runs() }} as runs
+            {%- if rule.get('minus_setting') %}
+                cross join {{ ref('health_settings') }} as settings
+            {%- endif %}
+            where
+                runs.model_name = '{{ rule.upstream }}'
+                and runs.invocation_id = '{{ invocation_id }}'
+                {%- if rule.get('minus_setting') %}
+                    and settings.setting_key = '{{ rule.minus_setting }}'
+                {%- endif %}
+        {%- endset -%}
+        {%- set rows = run_query(query).rows -%}
+        {{ return(rows[0][0] if rows | length > 0 else none) }}
     {%- endif -%}
     {%- set lookback_days = var('health_lookback_days', 7) | int -%}
     {%- set query -%}
         with stored as (
             select distinct
                 as_of_date
-                {%- if weights %}, weights_version{% endif %}
+                {%- if rule.get('weights') %}, weights_version{% endif %}
             from {{ this }}
         ),
 
@@ -43,7 +73,7 @@
             from {{ ref('int_as_of_dates') }} as as_of_dates
             cross join latest
             where as_of_dates.as_of_date >= {{ dbt.dateadd('day', -lookback_days, 'latest.latest_date') }}
-            {%- if weights %}
+            {%- if rule.get('weights') %}
                 union all
                 select min(stored.as_of_date) as start_date
                 from stored
@@ -78,35 +108,47 @@
 
 
 {#-
-    The configuration every account x as-of date model shares: delete+insert
-    keyed on as_of_date (a run replaces whole dates; a single-column key because
-    dbt-duckdb turns a multi-column key into a `delete ... using` join), and two
-    pre-hooks: one drops the previous run's latest date when it was not a date
-    of the cadence (a Wednesday, say) and a later date now exists, so the table
-    stays equal to a full rebuild; one records the dates this run recomputes,
-    for the data tests (health_test_relation).
+    The configuration every incremental model shares: delete+insert keyed on
+    as_of_date (a run replaces whole dates; a single-column key because
+    dbt-duckdb turns a multi-column key into a `delete ... using` join), the model's rule in
+    meta.health_incremental (read by health_recompute_from), and two pre-hooks:
+    one records the first date this run recomputes (for the data tests,
+    health_test_relation, and for the models downstream), one deletes every
+    stored row from that date on. The delete also drops the previous run's
+    latest date when it was not a date of the cadence (a Wednesday, say), and
+    the rows of a recomputed date that has none now (a date without alerts), so
+    the table stays equal to a full rebuild.
 -#}
-{% macro health_as_of_incremental(weights=false) %}
+{% macro health_as_of_incremental(weights=false, upstream=none, minus_setting=none) %}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
         'unique_key': 'as_of_date',
         'on_schema_change': 'fail',
+        'meta': {'health_incremental': {'weights': weights, 'upstream': upstream, 'minus_setting': minus_setting}},
         'pre_hook': [
-            "{{ health_drop_stale_latest() }}",
-            "{{ health_record_recompute_from(" ~ weights ~ ") }}",
+            "{{ health_record_recompute_from() }}",
+            "{{ health_delete_recomputed() }}",
         ],
     }) }}
 {% endmacro %}
 
 
-{% macro health_drop_stale_latest() %}
+{#- The recorded first date of this invocation, as SQL (null: every date). -#}
+{% macro health_recorded_from(model_name) %}
+    {{- return(
+        '(select max(recompute_from) from ' ~ health_incremental_runs()
+        ~ " where model_name = '" ~ model_name ~ "' and invocation_id = '" ~ invocation_id ~ "')"
+    ) -}}
+{% endmacro %}
+
+
+{% macro health_delete_recomputed() %}
     {%- if this is not none and is_incremental() -%}
         delete from {{ this }}
-        where
-            as_of_date = (select max(as_of_date) from {{ this }})
-            and as_of_date not in (select as_of_date from {{ ref('int_as_of_dates') }})
-            and as_of_date < (select max(as_of_date) from {{ ref('int_as_of_dates') }})
+        where as_of_date >= coalesce(
+            {{ health_recorded_from(this.identifier) }}, cast('1900-01-01' as date)
+        )
     {%- endif -%}
 {% endmacro %}
 
@@ -132,8 +174,8 @@
 {% endmacro %}
 
 
-{% macro health_record_recompute_from(weights=false) %}
-    {%- set recompute_from = health_recompute_from(weights=weights) -%}
+{% macro health_record_recompute_from() %}
+    {%- set recompute_from = health_recompute_from() -%}
     insert into {{ health_incremental_runs() }}
     values (
         '{{ this.identifier }}',
@@ -145,7 +187,7 @@
 
 
 {#-
-    The data tests of an incremental account x as-of date model test the dates
+    The data tests of an incremental model test the dates
     this invocation wrote: the whole table after a build from scratch, only the
     recomputed dates after a daily run (the older dates were tested when they
     were written and are not rewritten). dbt's generic tests read their model
@@ -159,9 +201,7 @@
         and candidate.alias == relation.identifier and candidate.config.materialized == 'incremental' -%}
         {{ return(
             '(select * from ' ~ relation ~ ' where as_of_date >= coalesce('
-            ~ '(select max(recompute_from) from ' ~ health_incremental_runs()
-            ~ " where model_name = '" ~ relation.identifier ~ "' and invocation_id = '" ~ invocation_id ~ "')"
-            ~ ", cast('1900-01-01' as date)))"
+            ~ health_recorded_from(relation.identifier) ~ ", cast('1900-01-01' as date)))"
         ) }}
     {%- endfor -%}
     {{ return(relation) }}

@@ -3,7 +3,10 @@
     models (DECISIONLOG D5, D7: file order breaks ties between versions of a key and names
     quarantined rows).
 
-    DuckDB: `row_number() over ()` keeps the scan's order (preserve_insertion_order).
+    DuckDB: the source relation (external_location, `health sources`) has file_row_number,
+    numbered by read_parquet during its parallel scan, or by `row_number() over ()` in scan
+    order for a CSV file (preserve_insertion_order); `row_number() over ()` on every source
+    made each Parquet scan single-threaded (D32).
     PostgreSQL: a scan's order is not the file's in general (a parallel scan, or a
     synchronized scan joining another one halfway through a large table), so the rows are
     numbered in their physical order, `ctid`: `health load` writes every raw table anew with
@@ -15,7 +18,7 @@
 
 
 {% macro default__source_row_number() -%}
-    row_number() over ()
+    file_row_number + 1
 {%- endmacro %}
 
 

@@ -1,4 +1,5 @@
-{{ config(materialized='table') }}
+{{ config(**health_as_of_incremental(upstream='int_health_backtest_predictions')) }}
+{%- set recompute_from = health_recompute_from() %}
 
 {#-
     The AUC of each predictor as a churn predictor on each backtest date, rank-based
@@ -7,12 +8,14 @@
     from the healthiest (rank 1), n1 churners, n0 other customers. It is the chance
     that a churner looks less healthy than a customer who stayed, ties counting
     half: 0.5 is no better than chance. Null without churners or without stayers.
-    A table (a few rows): two marts and its tests read it, the predictions are ranked once.
+    A table (a few rows): two marts and its tests read it, the predictions are ranked once;
+    incremental: a run ranks the backtest dates int_health_backtest_predictions recomputed.
 -#}
 
 with predictions as (
 
     select * from {{ ref('int_health_backtest_predictions') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

@@ -1,14 +1,23 @@
+{{ config(**health_as_of_incremental(upstream='fct_health_history', minus_setting='churn_horizon_days')) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     The backtest population (doc('health_backtest')): on each monthly as-of date
     (the last as-of date of a calendar month) at least churn_horizon_days before
     the end of the data, the customers of that day with their health, and whether
     they churned within the horizon: not a customer on some as-of date of the
     next churn_horizon_days days.
+    Incremental (doc('health_incremental')): a run recomputes the backtest dates
+    from churn_horizon_days before the first date fct_health_history rescored, the
+    only ones whose health or horizon it can change (and the only ones that can
+    newly be far enough from the end of the data).
 -#}
 
+-- on a daily run, only the recomputed dates: the customers of earlier backtest dates drop out with them
 with history as (
 
     select * from {{ ref('fct_health_history') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

@@ -1,19 +1,25 @@
+{{ config(**health_as_of_incremental(upstream='int_health_backtest_population')) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     What each predictor said about each customer of the backtest, oriented so that
     a higher value means healthier: the health score, and the metric of every
     factor of seeds/health_factors.csv (weighted or not: a candidate factor gets an
     AUC too), negated when lower is better (target below floor).
+    Incremental: the backtest dates int_health_backtest_population recomputed.
 -#}
 
 with population as (
 
     select * from {{ ref('int_health_backtest_population') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 
 factor_values as (
 
     select * from {{ ref('int_health_factor_values') }}
+    {{ health_dates_from(recompute_from) }}
 
 ),
 

@@ -1,9 +1,27 @@
+{{ config(**health_as_of_incremental(upstream='fct_health_history')) }}
+{%- set recompute_from = health_recompute_from() %}
+
 {#-
     One row per alert: a customer crossing into a condition of seeds/alert_rules.csv
     on an as-of date. An alert fires when its condition becomes true against the
     account's previous as-of date, not on every date while it stays true
     (doc('health_alert_rules')). Removing a rule's line switches it off.
+    Incremental (doc('health_incremental')): a run recomputes the dates
+    fct_health_history rescored, reading one as-of date before them for the
+    previous state (every account has a row on every as-of date from its creation).
 -#}
+
+-- depends_on: {{ ref('int_as_of_dates') }}
+
+{%- set previous_date_on -%}
+    {%- if recompute_from is not none -%}
+        where as_of_date >= (
+            select coalesce(max(as_of_date), cast('{{ recompute_from }}' as date))
+            from {{ ref('int_as_of_dates') }}
+            where as_of_date < cast('{{ recompute_from }}' as date)
+        )
+    {%- endif -%}
+{%- endset %}
 
 {#- How a figure is written into `detail`: one decimal, or as text; n/a when null. -#}
 {%- set one_decimal = "coalesce(cast(cast(__value__ as decimal(18, 1)) as " ~ dbt.type_string() ~ "), 'n/a')" -%}
@@ -12,12 +30,14 @@
 with history as (
 
     select * from {{ ref('fct_health_history') }}
+    {{ previous_date_on }}
 
 ),
 
 metrics as (
 
     select * from {{ ref('int_account_metrics') }}
+    {{ previous_date_on }}
 
 ),
 
@@ -270,6 +290,9 @@ final as (
     from alerts
     inner join rules
         on alerts.alert_type = rules.rule
+    {%- if recompute_from is not none %}
+        where alerts.as_of_date >= cast('{{ recompute_from }}' as date)
+    {%- endif %}
 
 )
 

@@ -1,4 +1,4 @@
-{{ config(**health_as_of_incremental()) }}
+{{ config(**health_as_of_incremental(weights=true)) }}
 
 {#-
     Every factor of every account on every as-of date, scored. Incremental like
@@ -9,7 +9,7 @@
 -- depends_on: {{ ref('int_as_of_dates') }}
 -- depends_on: {{ ref('int_health_weight_sets') }}
 
-{%- set rescore_from = health_recompute_from(weights=true) %}
+{%- set rescore_from = health_recompute_from() %}
 
 with factor_scores as (
 

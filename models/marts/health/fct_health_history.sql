@@ -1,4 +1,4 @@
-{{ config(**health_as_of_incremental()) }}
+{{ config(**health_as_of_incremental(weights=true)) }}
 
 {#-
     The health of every account on every as-of date: the score (the sum of the
@@ -10,7 +10,7 @@
 -- depends_on: {{ ref('int_as_of_dates') }}
 -- depends_on: {{ ref('int_health_weight_sets') }}
 
-{%- set rescore_from = health_recompute_from(weights=true) %}
+{%- set rescore_from = health_recompute_from() %}
 
 {%- set batch_filter = health_dates_from(rescore_from) %}
 
