@@ -299,3 +299,14 @@ def warehouse_as_of(bad_build):
 
     with duckdb.connect(str(bad_build), read_only=True) as con:
         return con.execute("select max(as_of_date) from main.mart_customer_health").fetchone()[0]
+
+
+def assert_baseline_gives_warehouse_scores(result: Path, rows: int, warehouse: Path, as_of) -> None:
+    """A benchmark baseline's result (`rows` accounts written to `result`) equals the warehouse as of `as_of`:
+    the same accounts, more than ten factor values per account compared, and every one of them equal."""
+    from customer_health.bench.compare import compare_to_warehouse
+
+    figures = compare_to_warehouse(result, warehouse, as_of)
+    assert rows == figures["accounts"] > 0
+    assert figures["factor_values_compared"] > 10 * figures["accounts"]
+    assert figures["equal"], {k: v for k, v in figures.items() if k != "examples"} | {"examples": figures["examples"]}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from conftest import assert_baseline_gives_warehouse_scores
 from customer_health.bench.compare import compare_to_warehouse
 from customer_health.bench.floor import run_floor
 
@@ -24,11 +25,7 @@ def test_the_floor_gives_the_warehouse_scores(bad_build, staged_raw, warehouse_a
     result = tmp_path / "floor.parquet"
 
     rows = run_floor(raw, warehouse_as_of, result, raw_format=raw_format)
-    figures = compare_to_warehouse(result, bad_build, warehouse_as_of)
-
-    assert rows == figures["accounts"] > 0
-    assert figures["factor_values_compared"] > 10 * figures["accounts"]
-    assert figures["equal"], {k: v for k, v in figures.items() if k != "examples"} | {"examples": figures["examples"]}
+    assert_baseline_gives_warehouse_scores(result, rows, bad_build, warehouse_as_of)
 
 
 def test_the_comparison_finds_a_changed_value_a_missing_account_and_a_wrong_grade(

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from customer_health.bench.compare import compare_to_warehouse
+from conftest import assert_baseline_gives_warehouse_scores
 from customer_health.bench.pandas_baseline import read_raw, run_pandas
 
 
@@ -25,11 +25,7 @@ def test_the_pandas_baseline_gives_the_warehouse_scores(bad_build, staged_raw, w
     result = tmp_path / "pandas.parquet"
 
     rows = run_pandas(raw, warehouse_as_of, result, raw_format=raw_format)
-    figures = compare_to_warehouse(result, bad_build, warehouse_as_of)
-
-    assert rows == figures["accounts"] > 0
-    assert figures["factor_values_compared"] > 10 * figures["accounts"]
-    assert figures["equal"], {k: v for k, v in figures.items() if k != "examples"} | {"examples": figures["examples"]}
+    assert_baseline_gives_warehouse_scores(result, rows, bad_build, warehouse_as_of)
     written = pd.read_parquet(result)
     assert written["account_id"].is_unique
     assert written["health_score"].dtype == "float64"
