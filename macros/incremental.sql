@@ -52,6 +52,17 @@
         {{ return(rows[0][0] if rows | length > 0 else none) }}
     {%- endif -%}
     {%- set lookback_days = var('health_lookback_days', 7) | int -%}
+    {%- if rule.get('changes') -%}
+        {#- a daily reduction of the usage events: its latest stored day minus the look-back -#}
+        {%- set query -%}
+            select coalesce(
+                {{ dbt.dateadd('day', -lookback_days, 'max(usage_date)') }},
+                cast('1900-01-01' as date)
+            ) as recompute_from
+            from {{ this }}
+        {%- endset -%}
+        {{ return(run_query(query).columns[0].values()[0]) }}
+    {%- endif -%}
     {%- set query -%}
         with stored as (
             select distinct
@@ -134,6 +145,138 @@
 {% endmacro %}
 
 
+{#-
+    The configuration of the daily reductions of the usage events
+    (int_usage_user_days, int_usage_feature_days, int_usage_account_days): rows
+    keyed by account and usage_date, appended after a pre-hook deleted the rows
+    they replace. A run recomputes:
+
+    - every day from the latest stored usage_date minus the look-back (the days
+      late events usually land on);
+    - every day of the accounts whose rows before that day changed: a late
+      user, account or feature row, a corrected event, a quarantine lifted or
+      imposed. Found by comparing, per account, the events and the sum of their
+      fingerprints before that day in what the model reads now (`source`, its
+      day `day`, events `events`, fingerprint `fingerprint`) with the model's own
+      stored event_count and event_fingerprint (health_record_changed_accounts).
+
+    So the table always equals a full rebuild (D33), and a daily run reads the
+    events only to compare two sums per account.
+-#}
+{% macro health_usage_incremental(source, day, events, fingerprint) %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'meta': {'health_incremental': {
+            'date_column': 'usage_date',
+            'changes': {'source': source, 'day': day, 'events': events, 'fingerprint': fingerprint},
+        }},
+        'pre_hook': [
+            "{{ health_record_recompute_from() }}",
+            "{{ health_record_changed_accounts() }}",
+            "{{ health_delete_recomputed() }}",
+        ],
+    }) }}
+{% endmacro %}
+
+
+{#-
+    `where <the rows this run recomputes>` for the rows a usage reduction reads, on an
+    incremental run (`day`: their usage day); nothing on a build from scratch.
+-#}
+{% macro health_usage_recomputed(day) %}
+    {%- if execute and this is not none and is_incremental() -%}
+        where {{ health_recomputed_scope(this.identifier, date=day) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#-
+    One usage event's fingerprint: a 32-bit hash of what the usage reductions
+    keep of it (user, feature, UTC day), as a bigint so that sums of millions stay
+    exact and portable. Engine-specific values (DuckDB's hash, PostgreSQL's
+    hashtextextended): compared only within one warehouse.
+-#}
+{% macro health_usage_fingerprint() %}
+    {{- return(adapter.dispatch('health_usage_fingerprint', 'customer_health')()) -}}
+{% endmacro %}
+
+{% macro default__health_usage_fingerprint() %}
+    {{- 'cast(hash(user_id, feature_key, cast(occurred_at as date)) % 4294967291 as bigint)' -}}
+{% endmacro %}
+
+{% macro postgres__health_usage_fingerprint() %}
+    {{- "mod(hashtextextended(concat_ws('|', user_id, feature_key, cast(occurred_at as date)), 0), 4294967291)" -}}
+{% endmacro %}
+
+
+{#-
+    The accounts whose rows before the recorded first day differ between what the
+    model reads now and what it stored: per account, the events and the sum of
+    their fingerprints on both sides (an account on one side only differs too).
+    Recorded in health_changed_accounts for this invocation; the model's earlier
+    invocations' rows are dropped.
+-#}
+{% macro health_record_changed_accounts() %}
+    {%- if this is not none and is_incremental() -%}
+        {%- set changes = config.get('meta', {}).get('health_incremental', {}).get('changes') -%}
+        {%- set recorded_from = 'coalesce(' ~ health_recorded_from(this.identifier) ~ ", cast('1900-01-01' as date))" -%}
+        delete from {{ health_changed_accounts() }}
+        where model_name = '{{ this.identifier }}';
+
+        insert into {{ health_changed_accounts() }}
+        with now_read as (
+            select
+                account_id,
+                sum({{ changes.events }}) as event_count,
+                sum({{ changes.fingerprint }}) as event_fingerprint
+            from {{ ref(changes.source) }}
+            where {{ changes.day }} < {{ recorded_from }}
+            group by account_id
+        ),
+
+        stored as (
+            select
+                account_id,
+                sum(event_count) as event_count,
+                sum(event_fingerprint) as event_fingerprint
+            from {{ this }}
+            where usage_date < {{ recorded_from }}
+            group by account_id
+        )
+
+        select
+            '{{ this.identifier }}' as model_name,
+            '{{ invocation_id }}' as invocation_id,
+            coalesce(now_read.account_id, stored.account_id) as account_id
+        from now_read
+        full outer join stored
+            on now_read.account_id = stored.account_id
+        where
+            now_read.account_id is null
+            or stored.account_id is null
+            or now_read.event_count <> stored.event_count
+            or now_read.event_fingerprint <> stored.event_fingerprint
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- The accounts each usage reduction recomputes whole in this invocation (model_name, invocation_id, account_id). -#}
+{% macro health_changed_accounts() %}
+    {{ return(target.schema ~ '.health_changed_accounts') }}
+{% endmacro %}
+
+
+{% macro create_health_changed_accounts() %}
+    create table if not exists {{ health_changed_accounts() }} (
+        model_name varchar(256),
+        invocation_id varchar(64),
+        account_id varchar(256)
+    )
+{% endmacro %}
+
+
 {#- The recorded first date of this invocation, as SQL (null: every date). -#}
 {% macro health_recorded_from(model_name) %}
     {{- return(
@@ -146,10 +289,42 @@
 {% macro health_delete_recomputed() %}
     {%- if this is not none and is_incremental() -%}
         delete from {{ this }}
-        where as_of_date >= coalesce(
-            {{ health_recorded_from(this.identifier) }}, cast('1900-01-01' as date)
+        where {{ health_recomputed_scope(this.identifier) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#-
+    The rows an incremental model recomputes in this invocation, as a condition:
+    its date column (as_of_date; usage_date for the usage reductions, or the
+    expression `date` of the rows it reads) from the recorded first date on
+    (every date when none is recorded: a build from scratch), and, for a model
+    with a `changes` rule, every row of the accounts recorded as changed. The
+    delete hook, the model's own read and its data tests use this one condition.
+-#}
+{% macro health_recomputed_scope(model_name, date=none) %}
+    {%- set node = health_model_node(model_name) -%}
+    {%- set rule = node.config.meta.get('health_incremental', {}) if node else {} -%}
+    {%- set column = date or rule.get('date_column') or 'as_of_date' -%}
+    {{- column }} >= coalesce({{ health_recorded_from(model_name) }}, cast('1900-01-01' as date))
+    {%- if rule.get('changes') %}
+        or account_id in (
+            select changed.account_id
+            from {{ health_changed_accounts() }} as changed
+            where
+                changed.model_name = '{{ model_name }}'
+                and changed.invocation_id = '{{ invocation_id }}'
         )
     {%- endif -%}
+{% endmacro %}
+
+
+{#- The graph node of a model of this project by name (none when there is no such model). -#}
+{% macro health_model_node(model_name) %}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == model_name -%}
+        {{ return(node) }}
+    {%- endfor -%}
+    {{ return(none) }}
 {% endmacro %}
 
 
@@ -199,10 +374,7 @@
     {%- endif -%}
     {%- for candidate in graph.nodes.values() if candidate.resource_type == 'model'
         and candidate.alias == relation.identifier and candidate.config.materialized == 'incremental' -%}
-        {{ return(
-            '(select * from ' ~ relation ~ ' where as_of_date >= coalesce('
-            ~ health_recorded_from(relation.identifier) ~ ", cast('1900-01-01' as date)))"
-        ) }}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ health_recomputed_scope(candidate.name) ~ ')') }}
     {%- endfor -%}
     {{ return(relation) }}
 {% endmacro %}

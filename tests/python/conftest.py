@@ -64,9 +64,9 @@ def bad_raw(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def bad_build(tmp_path_factory, bad_raw) -> Path:
-    """The whole warehouse built by `health build` on the bad-row data; returns the DuckDB file."""
+    """The whole warehouse built by `health build --unit-tests` on the bad-row data; returns the DuckDB file."""
     work = tmp_path_factory.mktemp("build_bad")
-    health("build", "--raw-dir", str(bad_raw), env=isolated_env(work))
+    health("build", "--raw-dir", str(bad_raw), "--unit-tests", env=isolated_env(work))
     return work / "health.duckdb"
 
 

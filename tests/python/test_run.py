@@ -60,6 +60,23 @@ def test_run_builds_validates_publishes_reports_and_summarises(health_run):
     assert not (PROJECT_DIR / "gx").exists() and not (PROJECT_DIR / "great_expectations").exists()
 
 
+def test_unit_tests_run_when_asked_not_in_a_scheduled_run(health_run, bad_build):
+    """dbt's unit tests check SQL logic on fixed rows: `--unit-tests` (make run, make test) runs every one,
+    a scheduled `health run` none (D34)."""
+    def results(target: Path) -> list[dict]:
+        return json.loads((target / "run_results.json").read_text())["results"]
+
+    manifest = json.loads((bad_build.parent / "target" / "manifest.json").read_text())
+    declared = {uid for uid in manifest["unit_tests"]}
+    ran = {r["unique_id"]: r["status"] for r in results(bad_build.parent / "target")
+           if r["unique_id"].startswith("unit_test.")}
+    assert len(declared) > 20 and set(ran) == declared
+    assert set(ran.values()) == {"pass"}
+    scheduled = results(health_run[0] / "target")
+    assert any(r["unique_id"].startswith("test.") for r in scheduled)
+    assert not [r for r in scheduled if r["unique_id"].startswith("unit_test.")]
+
+
 def test_every_subcommand_has_help_and_the_run_options(capsys):
     parser = build_parser()
     for command in ("check-raw", "build", "validate", "publish", "report", "run", "generate", "sources"):
@@ -69,7 +86,7 @@ def test_every_subcommand_has_help_and_the_run_options(capsys):
         text = capsys.readouterr().out
         assert text.startswith("usage: health " + command)
         if command in ("build", "run"):
-            for option in ("--raw-dir", "--as-of", "--target", "--full-refresh"):
+            for option in ("--raw-dir", "--as-of", "--target", "--full-refresh", "--unit-tests"):
                 assert option in text, (command, option)
         if command in ("validate", "publish", "report"):
             assert "--target" in text

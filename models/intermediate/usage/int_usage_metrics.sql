@@ -1,11 +1,14 @@
 {{ config(**health_as_of_incremental()) }}
 {%- set recompute_from = health_recompute_from() %}
+{#- the first day the windows of the recomputed dates reach (none: every day) -#}
+{%- set first_window_day = none if recompute_from is none
+    else dbt.dateadd('day', -59, "cast('" ~ recompute_from ~ "' as date)") %}
 
 {#-
     Product-usage metrics of every account as of every as-of date D, exactly the
     rows of int_account_as_of_dates (docs: _usage__docs.md). Read only from the
     daily reductions of the usage events (int_usage_user_days,
-    int_usage_account_days, int_usage_core_feature_days), never from the events.
+    int_usage_account_days, int_usage_feature_days), never from the events.
 
     Trailing windows join the daily rows to window_days, the calendar of the 60
     days D-59 .. D of every as-of date (days_before 0 .. 59): an equality join on
@@ -39,21 +42,22 @@ as_of_dates as (
 
 ),
 
+-- The user-days of the windows, each with the user's next day of use (null: none yet).
 user_days as (
 
-    select * from {{ ref('int_usage_user_days') }}
+    select
+        account_id,
+        user_id,
+        usage_date,
+        lead(usage_date) over (partition by account_id, user_id order by usage_date) as next_usage_date
+    from {{ ref('int_usage_user_days') }}
+    {% if first_window_day %}where usage_date >= {{ first_window_day }}{% endif %}
 
 ),
 
 account_days as (
 
     select * from {{ ref('int_usage_account_days') }}
-
-),
-
-core_feature_days as (
-
-    select * from {{ ref('int_usage_core_feature_days') }}
 
 ),
 
@@ -144,6 +148,24 @@ core_features_released as (
     left join core_features
         on as_of_dates.as_of_date >= core_features.released_date
     group by as_of_dates.as_of_date
+
+),
+
+-- The days each account used each core feature, with its next day of use of that feature (null: none yet).
+core_feature_days as (
+
+    select
+        feature_days.account_id,
+        feature_days.feature_key,
+        feature_days.usage_date,
+        lead(feature_days.usage_date) over (
+            partition by feature_days.account_id, feature_days.feature_key
+            order by feature_days.usage_date
+        ) as next_usage_date
+    from {{ ref('int_usage_feature_days') }} as feature_days
+    inner join core_features
+        on feature_days.feature_key = core_features.feature_key
+    {% if first_window_day %}where feature_days.usage_date >= {{ first_window_day }}{% endif %}
 
 ),
 

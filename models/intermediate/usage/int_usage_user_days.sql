@@ -1,32 +1,24 @@
-{{ config(materialized='table') }}
+{{ config(**health_usage_incremental(
+    source='stg_product__usage_events',
+    day='cast(occurred_at as date)',
+    events='1',
+    fingerprint=health_usage_fingerprint(),
+)) }}
 
 {#-
     Usage events, by far the largest table, reduced ONCE to one row per account,
     user and UTC day of use (an event belongs to the UTC date of occurred_at, so
-    23:59:59 is still that day and 00:00:00 is the next). next_usage_date is the
-    user's next day of use: int_usage_metrics counts each active user once per
-    as-of date from it, without count(distinct) over 30-day windows.
-    Materialized as a table: every usage metric reads it or its daily sum.
+    23:59:59 is still that day and 00:00:00 is the next). event_fingerprint sums
+    the events' fingerprints: a daily run compares it with the events to find the
+    accounts whose earlier days changed (health_usage_incremental).
+    Incremental: a run recomputes the recent days and every day of the changed
+    accounts (doc health_incremental).
 -#}
 
 with usage_events as (
 
     select * from {{ ref('stg_product__usage_events') }}
-
-),
-
-user_days as (
-
-    select
-        account_id,
-        user_id,
-        cast(occurred_at as date) as usage_date,
-        count(*) as event_count
-    from usage_events
-    group by
-        account_id,
-        user_id,
-        cast(occurred_at as date)
+    {{ health_usage_recomputed('cast(occurred_at as date)') }}
 
 ),
 
@@ -35,13 +27,15 @@ final as (
     select
         account_id,
         user_id,
-        usage_date,
-        event_count,
-        lead(usage_date) over (
-            partition by account_id, user_id
-            order by usage_date
-        ) as next_usage_date
-    from user_days
+        cast(occurred_at as date) as usage_date,
+        count(*) as event_count,
+        sum({{ health_usage_fingerprint() }})
+            as event_fingerprint
+    from usage_events
+    group by
+        account_id,
+        user_id,
+        cast(occurred_at as date)
 
 )
 
