@@ -28,7 +28,7 @@
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rule = config.get('meta', {}).get('health_incremental', {}) -%}
+    {%- set rule = health_incremental_rule() -%}
     {%- if rule.get('upstream') -%}
         {%- set query -%}
             select cast(
@@ -182,12 +182,13 @@
 
 
 {#-
-    `where <the rows this run recomputes>` for the rows a usage reduction reads, on an
-    incremental run (`day`: their usage day); nothing on a build from scratch.
+    `where <the rows this run recomputes>` for the rows a usage reduction reads (their
+    usage day: the `day` of its rule), on an incremental run; nothing on a build from scratch.
 -#}
-{% macro health_usage_recomputed(day) %}
+{% macro health_usage_recomputed() %}
     {%- if execute and this is not none and is_incremental() -%}
-        where {{ health_recomputed_scope(this.identifier, date=day) }}
+        {%- set rule = health_incremental_rule() -%}
+        where {{ health_recomputed_scope(this.identifier, rule, date=rule.changes.day) }}
     {%- endif -%}
 {% endmacro %}
 
@@ -220,8 +221,8 @@
 -#}
 {% macro health_record_changed_accounts() %}
     {%- if this is not none and is_incremental() -%}
-        {%- set changes = config.get('meta', {}).get('health_incremental', {}).get('changes') -%}
-        {%- set recorded_from = 'coalesce(' ~ health_recorded_from(this.identifier) ~ ", cast('1900-01-01' as date))" -%}
+        {%- set changes = health_incremental_rule().changes -%}
+        {%- set recorded_from = health_recorded_from(this.identifier) -%}
         delete from {{ health_changed_accounts() }}
         where model_name = '{{ this.identifier }}';
 
@@ -277,11 +278,12 @@
 {% endmacro %}
 
 
-{#- The recorded first date of this invocation, as SQL (null: every date). -#}
+{#- The recorded first date of this invocation, as SQL; 1900-01-01 when none is recorded (a build from scratch: every date). -#}
 {% macro health_recorded_from(model_name) %}
     {{- return(
-        '(select max(recompute_from) from ' ~ health_incremental_runs()
+        'coalesce((select max(recompute_from) from ' ~ health_incremental_runs()
         ~ " where model_name = '" ~ model_name ~ "' and invocation_id = '" ~ invocation_id ~ "')"
+        ~ ", cast('1900-01-01' as date))"
     ) -}}
 {% endmacro %}
 
@@ -289,7 +291,7 @@
 {% macro health_delete_recomputed() %}
     {%- if this is not none and is_incremental() -%}
         delete from {{ this }}
-        where {{ health_recomputed_scope(this.identifier) }}
+        where {{ health_recomputed_scope(this.identifier, health_incremental_rule()) }}
     {%- endif -%}
 {% endmacro %}
 
@@ -300,13 +302,12 @@
     expression `date` of the rows it reads) from the recorded first date on
     (every date when none is recorded: a build from scratch), and, for a model
     with a `changes` rule, every row of the accounts recorded as changed. The
-    delete hook, the model's own read and its data tests use this one condition.
+    delete hook, the model's own read and its data tests use this one condition
+    (`rule`: the model's meta.health_incremental), in parentheses.
 -#}
-{% macro health_recomputed_scope(model_name, date=none) %}
-    {%- set node = health_model_node(model_name) -%}
-    {%- set rule = node.config.meta.get('health_incremental', {}) if node else {} -%}
+{% macro health_recomputed_scope(model_name, rule, date=none) %}
     {%- set column = date or rule.get('date_column') or 'as_of_date' -%}
-    {{- column }} >= coalesce({{ health_recorded_from(model_name) }}, cast('1900-01-01' as date))
+    ({{ column }} >= {{ health_recorded_from(model_name) }}
     {%- if rule.get('changes') %}
         or account_id in (
             select changed.account_id
@@ -315,16 +316,13 @@
                 changed.model_name = '{{ model_name }}'
                 and changed.invocation_id = '{{ invocation_id }}'
         )
-    {%- endif -%}
+    {%- endif -%})
 {% endmacro %}
 
 
-{#- The graph node of a model of this project by name (none when there is no such model). -#}
-{% macro health_model_node(model_name) %}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == model_name -%}
-        {{ return(node) }}
-    {%- endfor -%}
-    {{ return(none) }}
+{#- The rule of the model being built, from its config (health_as_of_incremental, health_usage_incremental). -#}
+{% macro health_incremental_rule() %}
+    {{ return(config.get('meta', {}).get('health_incremental', {})) }}
 {% endmacro %}
 
 
@@ -374,7 +372,8 @@
     {%- endif -%}
     {%- for candidate in graph.nodes.values() if candidate.resource_type == 'model'
         and candidate.alias == relation.identifier and candidate.config.materialized == 'incremental' -%}
-        {{ return('(select * from ' ~ relation ~ ' where ' ~ health_recomputed_scope(candidate.name) ~ ')') }}
+        {%- set rule = candidate.config.meta.get('health_incremental', {}) -%}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ health_recomputed_scope(candidate.name, rule) ~ ')') }}
     {%- endfor -%}
     {{ return(relation) }}
 {% endmacro %}

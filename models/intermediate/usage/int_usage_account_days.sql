@@ -16,7 +16,7 @@
 with user_days as (
 
     select * from {{ ref('int_usage_user_days') }}
-    {{ health_usage_recomputed('usage_date') }}
+    {{ health_usage_recomputed() }}
 
 ),
 

@@ -18,7 +18,7 @@
 with usage_events as (
 
     select * from {{ ref('stg_product__usage_events') }}
-    {{ health_usage_recomputed('cast(occurred_at as date)') }}
+    {{ health_usage_recomputed() }}
 
 ),
 
