@@ -371,7 +371,7 @@
         {{ return(relation) }}
     {%- endif -%}
     {%- for candidate in graph.nodes.values() if candidate.resource_type == 'model'
-        and candidate.alias == relation.identifier and candidate.config.materialized == 'incremental' -%}
+        and candidate.alias == relation.identifier and 'health_incremental' in candidate.config.meta -%}
         {%- set rule = candidate.config.meta.get('health_incremental', {}) -%}
         {{ return('(select * from ' ~ relation ~ ' where ' ~ health_recomputed_scope(candidate.name, rule) ~ ')') }}
     {%- endfor -%}

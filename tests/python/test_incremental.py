@@ -130,3 +130,88 @@ def test_usage_reductions_after_late_users_and_corrected_events_equal_a_full_bui
     assert len(changed) < accounts
     after = {m: _differences(warehouse, clean_run[0] / "health.duckdb", "intermediate", m) for m in USAGE_REDUCTIONS}
     assert after == {m: 0 for m in USAGE_REDUCTIONS}, f"rows that differ from the full build: {after}"
+
+
+STAGING_SELECTOR = ["--select", "staging"]
+
+
+def _today_and_yesterday(bad_raw, out) -> tuple:
+    """Today's files: the bad-row company where one user with old events arrives today and one old event
+    gets a later version today. Yesterday's: today's rows loaded before the cut (the harness's cut).
+    Returns (today, yesterday, late user, corrected event)."""
+    today, yesterday = out / "today", out / "yesterday"
+    shutil.copytree(bad_raw, today)
+    users, events = today / "product" / "users.parquet", today / "product" / "usage_events.parquet"
+    with duckdb.connect() as con:
+        cut = con.execute(f"select max(_loaded_at) - interval 1 day from read_parquet('{events}')").fetchone()[0]
+        valid_events = (f"(select * from read_parquet('{events}') where _loaded_at < ? and event_id is not null "
+                        f"and user_id in (select user_id from read_parquet('{users}') where _loaded_at < ?))")
+        late_user = con.execute(f"select user_id from {valid_events} group by 1 order by count(*) desc, 1 limit 1",
+                                [cut, cut]).fetchone()[0]
+        corrected = con.execute(f"select event_id from {valid_events} where user_id <> ? order by event_id limit 1",
+                                [cut, cut, late_user]).fetchone()[0]
+        arrival = cut + timedelta(hours=1)
+        con.execute(f"copy (select * replace (case when user_id = ? then ? else _loaded_at end as _loaded_at) "
+                    f"from read_parquet('{users}')) to '{users}.tmp' (format parquet)", [late_user, arrival])
+        con.execute(f"copy (select * from read_parquet('{events}') union all "
+                    f"select * replace (cast(cast(occurred_at as timestamp) + interval 1 hour as varchar) as occurred_at, "
+                    f"? as _loaded_at) "
+                    f"from read_parquet('{events}') where event_id = ?) to '{events}.tmp' (format parquet)",
+                    [arrival, corrected])
+        for path in (users, events):
+            path.with_suffix(".parquet.tmp").replace(path)
+        for src in sorted(today.glob("*/*.parquet")):
+            dst = yesterday / src.parent.name / src.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"copy (select * from read_parquet('{src}') where _loaded_at is null or _loaded_at < ?) "
+                        f"to '{dst}' (format parquet)", [cut])
+    return today, yesterday, late_user, corrected
+
+
+def test_staging_after_new_rows_late_users_and_new_versions_equals_a_full_build(bad_raw, tmp_path):
+    today, yesterday, late_user, corrected = _today_and_yesterday(bad_raw, tmp_path / "raw")
+    daily, scratch = isolated_env(tmp_path / "daily"), isolated_env(tmp_path / "scratch")
+    for env in (daily, scratch):
+        dbt("seed", env=env, raw_dir=today)
+    dbt("run", *STAGING_SELECTOR, env=daily, raw_dir=yesterday)
+    dbt("run", *STAGING_SELECTOR, env=daily, raw_dir=today)
+    dbt("run", *STAGING_SELECTOR, env=scratch, raw_dir=today)
+    built, reference = tmp_path / "daily" / "health.duckdb", tmp_path / "scratch" / "health.duckdb"
+
+    with duckdb.connect(str(built), read_only=True) as con:
+        runs = dict(con.execute(
+            "select model_name, loaded_after from main.health_staging_runs "
+            "where recorded_at = (select max(recorded_at) from main.health_staging_runs)").fetchall())
+        restaged = {k for (k,) in con.execute(
+            "select restaged_key from main.health_restaged_keys where model_name = 'base_product__usage_events'"
+        ).fetchall()}
+        late_events = {k for (k,) in con.execute(
+            "select event_id from staging.base_product__usage_events where user_id = ?", [late_user]).fetchall()}
+        staged = con.execute("select count(*) from staging.base_product__usage_events").fetchone()[0]
+    # the daily run took the incremental path: it staged the new rows and the keys they and the late user touch
+    assert runs["base_product__usage_events"] is not None and runs["base_product__users"] is not None
+    assert corrected in restaged and late_events <= restaged and len(restaged) < staged / 2
+
+    # every staged table equals the build from scratch (positions aside: the cut files reordered rows)
+    with duckdb.connect() as con:
+        con.execute(f"attach '{built}' as built (read_only)")
+        con.execute(f"attach '{reference}' as reference (read_only)")
+        tables = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = 'built' and table_schema = 'staging' and table_type = 'BASE TABLE'").fetchall()]
+        assert "base_product__usage_events" in tables and "quarantined_rows" in tables
+        differing = {}
+        for table in tables:
+            columns = ", ".join(f'"{c}"' for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'built' "
+                "and table_schema = 'staging' and table_name = ? and column_name <> 'source_row_number'",
+                [table]).fetchall())
+            a, b = f"select {columns} from built.staging.{table}", f"select {columns} from reference.staging.{table}"
+            n = con.execute(f"select (select count(*) from ({a} except all {b})) "
+                            f"+ (select count(*) from ({b} except all {a}))").fetchone()[0]
+            if n:
+                differing[table] = n
+        assert differing == {}, f"rows that differ from the build from scratch: {differing}"
+        # yesterday the late user's events were quarantined as unknown; today they are staged
+        assert con.execute("select count(*) from built.staging.base_product__usage_events "
+                           "where user_id = ? and quarantine_reason is null", [late_user]).fetchone()[0] > 0

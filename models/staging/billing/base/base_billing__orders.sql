@@ -1,3 +1,12 @@
+{{ config(**health_staging_incremental(
+    source=['billing', 'orders'],
+    key=['order_id'],
+    references={
+        'account_id': 'base_crm__accounts.account_id',
+        'currency': 'exchange_rates.currency_code',
+    },
+)) }}
+
 {#-
     Every raw row of billing.orders, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,25 +18,22 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('billing', 'orders') }}
+    {{ health_new_rows() }}
 
 ),
 
 known_accounts as (
 
-    select
-        account_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by 1
+    {{ health_known_keys('base_crm__accounts', 'account_id') }}
 
 ),
 
 known_currencies as (
 
-    select distinct currency_code from {{ ref('exchange_rates') }}
+    {{ health_known_keys('exchange_rates', 'currency_code') }}
 
 ),
 
@@ -35,6 +41,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('order_id') }} as order_id,
         {{ raw_text('account_id') }} as account_id,
         {{ cast_raw('ordered_at', 'timestamp') }} as ordered_at,
@@ -45,6 +52,13 @@ typed as (
         {{ raw_is_present('amount') }} as has_amount,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -69,7 +83,7 @@ checked as (
                 then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
-    from typed
+    from restaged as typed
     left join known_accounts as ref_account_id
         on typed.account_id = ref_account_id.account_id
 

@@ -1,3 +1,11 @@
+{{ config(**health_staging_incremental(
+    source=['billing', 'returns'],
+    key=['return_id'],
+    references={
+        'order_id': 'base_billing__orders.order_id',
+    },
+)) }}
+
 {#-
     Every raw row of billing.returns, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,19 +17,16 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('billing', 'returns') }}
+    {{ health_new_rows() }}
 
 ),
 
 known_orders as (
 
-    select
-        order_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_billing__orders') }}
-    where order_id is not null
-    group by 1
+    {{ health_known_keys('base_billing__orders', 'order_id') }}
 
 ),
 
@@ -29,6 +34,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('return_id') }} as return_id,
         {{ raw_text('order_id') }} as order_id,
         {{ cast_raw('returned_at', 'timestamp') }} as returned_at,
@@ -38,6 +44,13 @@ typed as (
         {{ raw_is_present('amount') }} as has_amount,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -58,7 +71,7 @@ checked as (
                 then 'unknown_reference:order_id'
             when not ref_order_id.is_valid then 'quarantined_reference:order_id'
         end as quarantine_reason
-    from typed
+    from restaged as typed
     left join known_orders as ref_order_id
         on typed.order_id = ref_order_id.order_id
 

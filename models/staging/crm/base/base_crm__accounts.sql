@@ -1,3 +1,5 @@
+{{ config(**health_staging_incremental(source=['crm', 'accounts'], key=['account_id'])) }}
+
 {#-
     Every raw row of crm.accounts, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,8 +11,10 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('crm', 'accounts') }}
+    {{ health_new_rows() }}
 
 ),
 
@@ -18,6 +22,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('account_name') }} as account_name,
         {{ raw_text('industry') }} as industry,
@@ -29,6 +34,13 @@ typed as (
         {{ raw_is_present('created_at') }} as has_created_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -45,7 +57,7 @@ checked as (
             when typed.created_at is null and typed.has_created_at then 'invalid_type:created_at'
             when typed.employee_count not between 1 and 10000000 then 'out_of_range:employee_count'
         end as quarantine_reason
-    from typed
+    from restaged as typed
 
 ),
 

@@ -1,3 +1,11 @@
+{{ config(**health_staging_incremental(
+    source=['crm', 'contacts'],
+    key=['contact_id'],
+    references={
+        'account_id': 'base_crm__accounts.account_id',
+    },
+)) }}
+
 {#-
     Every raw row of crm.contacts, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -10,19 +18,16 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('crm', 'contacts') }}
+    {{ health_new_rows() }}
 
 ),
 
 known_accounts as (
 
-    select
-        account_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by 1
+    {{ health_known_keys('base_crm__accounts', 'account_id') }}
 
 ),
 
@@ -30,6 +35,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('contact_id') }} as contact_id,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('job_title') }} as job_title,
@@ -39,6 +45,13 @@ typed as (
         {{ raw_is_present('created_at') }} as has_created_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -56,7 +69,7 @@ checked as (
                 then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
-    from typed
+    from restaged as typed
     left join known_accounts as ref_account_id
         on typed.account_id = ref_account_id.account_id
 

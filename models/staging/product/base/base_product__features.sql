@@ -1,3 +1,5 @@
+{{ config(**health_staging_incremental(source=['product', 'features'], key=['feature_key'])) }}
+
 {#-
     Every raw row of product.features, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,8 +11,10 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('product', 'features') }}
+    {{ health_new_rows() }}
 
 ),
 
@@ -18,6 +22,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('feature_key') }} as feature_key,
         {{ raw_text('feature_name') }} as feature_name,
         {{ cast_raw('is_core', 'boolean') }} as is_core,
@@ -26,6 +31,13 @@ typed as (
         {{ raw_is_present('released_at') }} as has_released_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -41,7 +53,7 @@ checked as (
             when typed.released_at is null and typed.has_released_at
                 then 'invalid_type:released_at'
         end as quarantine_reason
-    from typed
+    from restaged as typed
 
 ),
 

@@ -1,3 +1,12 @@
+{{ config(**health_staging_incremental(
+    source=['product', 'feedback'],
+    key=['feedback_id'],
+    references={
+        'account_id': 'base_crm__accounts.account_id',
+        'user_id': 'base_product__users.user_id',
+    },
+)) }}
+
 {#-
     Every raw row of product.feedback, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,30 +18,22 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('product', 'feedback') }}
+    {{ health_new_rows() }}
 
 ),
 
 known_accounts as (
 
-    select
-        account_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by 1
+    {{ health_known_keys('base_crm__accounts', 'account_id') }}
 
 ),
 
 known_users as (
 
-    select
-        user_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_product__users') }}
-    where user_id is not null
-    group by 1
+    {{ health_known_keys('base_product__users', 'user_id') }}
 
 ),
 
@@ -40,6 +41,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('feedback_id') }} as feedback_id,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('user_id') }} as user_id,
@@ -49,6 +51,13 @@ typed as (
         {{ raw_is_present('submitted_at') }} as has_submitted_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -70,7 +79,7 @@ checked as (
             when typed.user_id is not null and ref_user_id.user_id is null then 'unknown_reference:user_id'
             when not ref_user_id.is_valid then 'quarantined_reference:user_id'
         end as quarantine_reason
-    from typed
+    from restaged as typed
     left join known_accounts as ref_account_id
         on typed.account_id = ref_account_id.account_id
     left join known_users as ref_user_id

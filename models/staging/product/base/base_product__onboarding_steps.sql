@@ -1,3 +1,11 @@
+{{ config(**health_staging_incremental(
+    source=['product', 'onboarding_steps'],
+    key=['account_id', 'step_key'],
+    references={
+        'account_id': 'base_crm__accounts.account_id',
+    },
+)) }}
+
 {#-
     Every raw row of product.onboarding_steps, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,19 +17,16 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('product', 'onboarding_steps') }}
+    {{ health_new_rows() }}
 
 ),
 
 known_accounts as (
 
-    select
-        account_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by 1
+    {{ health_known_keys('base_crm__accounts', 'account_id') }}
 
 ),
 
@@ -29,12 +34,20 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('step_key') }} as step_key,
         {{ cast_raw('completed_at', 'timestamp') }} as completed_at,
         {{ raw_is_present('completed_at') }} as has_completed_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -52,7 +65,7 @@ checked as (
                 then 'unknown_reference:account_id'
             when not ref_account_id.is_valid then 'quarantined_reference:account_id'
         end as quarantine_reason
-    from typed
+    from restaged as typed
     left join known_accounts as ref_account_id
         on typed.account_id = ref_account_id.account_id
 

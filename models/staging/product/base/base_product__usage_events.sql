@@ -1,3 +1,13 @@
+{{ config(**health_staging_incremental(
+    source=['product', 'usage_events'],
+    key=['event_id'],
+    references={
+        'user_id': 'base_product__users.user_id',
+        'account_id': 'base_crm__accounts.account_id',
+        'feature_key': 'base_product__features.feature_key',
+    },
+)) }}
+
 {#-
     Every raw row of product.usage_events, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,41 +19,28 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('product', 'usage_events') }}
+    {{ health_new_rows() }}
 
 ),
 
 known_users as (
 
-    select
-        user_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_product__users') }}
-    where user_id is not null
-    group by 1
+    {{ health_known_keys('base_product__users', 'user_id') }}
 
 ),
 
 known_accounts as (
 
-    select
-        account_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by 1
+    {{ health_known_keys('base_crm__accounts', 'account_id') }}
 
 ),
 
 known_features as (
 
-    select
-        feature_key,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_product__features') }}
-    where feature_key is not null
-    group by 1
+    {{ health_known_keys('base_product__features', 'feature_key') }}
 
 ),
 
@@ -51,6 +48,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('event_id') }} as event_id,
         {{ raw_text('user_id') }} as user_id,
         {{ raw_text('account_id') }} as account_id,
@@ -59,6 +57,13 @@ typed as (
         {{ raw_is_present('occurred_at') }} as has_occurred_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -83,7 +88,7 @@ checked as (
                 then 'unknown_reference:feature_key'
             when not ref_feature_key.is_valid then 'quarantined_reference:feature_key'
         end as quarantine_reason
-    from typed
+    from restaged as typed
     left join known_users as ref_user_id
         on typed.user_id = ref_user_id.user_id
     left join known_accounts as ref_account_id

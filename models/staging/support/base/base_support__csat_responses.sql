@@ -1,3 +1,11 @@
+{{ config(**health_staging_incremental(
+    source=['support', 'csat_responses'],
+    key=['response_id'],
+    references={
+        'ticket_id': 'base_support__tickets.ticket_id',
+    },
+)) }}
+
 {#-
     Every raw row of support.csat_responses, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,19 +17,16 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('support', 'csat_responses') }}
+    {{ health_new_rows() }}
 
 ),
 
 known_tickets as (
 
-    select
-        ticket_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_support__tickets') }}
-    where ticket_id is not null
-    group by 1
+    {{ health_known_keys('base_support__tickets', 'ticket_id') }}
 
 ),
 
@@ -29,6 +34,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('response_id') }} as response_id,
         {{ raw_text('ticket_id') }} as ticket_id,
         {{ cast_raw('score', 'integer') }} as score,
@@ -38,6 +44,13 @@ typed as (
         {{ raw_is_present('responded_at') }} as has_responded_at,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -58,7 +71,7 @@ checked as (
                 then 'unknown_reference:ticket_id'
             when not ref_ticket_id.is_valid then 'quarantined_reference:ticket_id'
         end as quarantine_reason
-    from typed
+    from restaged as typed
     left join known_tickets as ref_ticket_id
         on typed.ticket_id = ref_ticket_id.ticket_id
 

@@ -1,3 +1,12 @@
+{{ config(**health_staging_incremental(
+    source=['support', 'tickets'],
+    key=['ticket_id'],
+    references={
+        'account_id': 'base_crm__accounts.account_id',
+        'requester_contact_id': 'base_crm__contacts.contact_id',
+    },
+)) }}
+
 {#-
     Every raw row of support.tickets, typed, with the first contract rule it breaks
     (quarantine_reason, null when none) and whether a later version of the same
@@ -9,30 +18,22 @@ with source as (
 
     select
         *,
-        {{ source_row_number() }} as source_row_number
+        {{ source_row_number() }}{{ health_row_offset() }} as source_row_number,
+        {{ health_source_fingerprint() }} as source_fingerprint
     from {{ source('support', 'tickets') }}
+    {{ health_new_rows() }}
 
 ),
 
 known_accounts as (
 
-    select
-        account_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_crm__accounts') }}
-    where account_id is not null
-    group by 1
+    {{ health_known_keys('base_crm__accounts', 'account_id') }}
 
 ),
 
 known_contacts as (
 
-    select
-        contact_id,
-        bool_or(quarantine_reason is null) as is_valid
-    from {{ ref('base_crm__contacts') }}
-    where contact_id is not null
-    group by 1
+    {{ health_known_keys('base_crm__contacts', 'contact_id') }}
 
 ),
 
@@ -40,6 +41,7 @@ typed as (
 
     select
         source_row_number,
+        source_fingerprint,
         {{ raw_text('ticket_id') }} as ticket_id,
         {{ raw_text('account_id') }} as account_id,
         {{ raw_text('requester_contact_id') }} as requester_contact_id,
@@ -58,6 +60,13 @@ typed as (
         {{ raw_is_present('reopen_count') }} as has_reopen_count,
         {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
     from source
+
+),
+
+restaged as (
+
+    select * from typed
+    {{ health_restaged_stored() }}
 
 ),
 
@@ -92,7 +101,7 @@ checked as (
             when not ref_requester_contact_id.is_valid then 'quarantined_reference:requester_contact_id'
             when typed.solved_at < typed.created_at then 'solved_before_created:solved_at'
         end as quarantine_reason
-    from typed
+    from restaged as typed
     left join known_accounts as ref_account_id
         on typed.account_id = ref_account_id.account_id
     left join known_contacts as ref_requester_contact_id

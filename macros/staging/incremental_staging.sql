@@ -1,0 +1,389 @@
+-- noqa: disable=all
+-- (templated SQL inside macros: linted where the models render it)
+{#-
+    Incremental staging (DECISIONLOG D35). A base_* model types and
+    checks only what changed since its last run, and the table stays equal to a build from
+    scratch (source_row_number aside, below). A run stages:
+
+    - the raw rows loaded after the latest stored loaded_at (`_loaded_at` of the contract);
+    - every row of a key (`key`) that such a row has: a later version supersedes the stored
+      one, or not;
+    - every row of a key whose rows point at a reference (`references`: column ->
+      'model.key_column') whose status changed since the model's last run: a user that arrived
+      after its events, an account quarantined or no longer quarantined, a currency added to
+      exchange_rates. The statuses the model's rows were checked against are kept in
+      health_staged_references (post-hook health_record_references).
+
+    The rows loaded up to that loaded_at must be the ones the model stored: same count and same
+    sum of fingerprints (a hash of every raw column, stored as source_fingerprint). When they
+    are not (a row deleted, or edited without a new _loaded_at, a file without _loaded_at), the
+    run stages every row again, as a build from scratch does. On PostgreSQL a run always stages
+    every row (the fingerprints are DuckDB's hash).
+
+    source_row_number is the row's position in its file when the stored rows kept their
+    positions (a file that only gains rows); when the file reordered its rows, the rows a run
+    stages are numbered after the stored ones, in file order (row_offset), so numbers stay
+    unique and the versions of a key, always staged together, keep the file's order.
+
+    Pre-hooks record the run (health_record_staging: loaded_after, row_offset) and the keys it
+    stages again (health_record_restaged_keys), and delete every stored row when it stages every
+    row. The model reads the new raw rows (health_new_rows) and the stored rows of those keys
+    (health_restaged_stored), and checks and supersedes them together; delete+insert on
+    source_row_number replaces the stored rows (a stored row staged again keeps its number).
+-#}
+{% macro health_staging_incremental(source, key, references={}) %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'source_row_number',
+        'on_schema_change': 'fail',
+        'meta': {'health_staging': {'source': source, 'key': key, 'references': references}},
+        'pre_hook': [
+            "{{ health_record_staging() }}",
+            "{{ health_record_restaged_keys() }}",
+            "{{ health_delete_when_restaging_all() }}",
+        ],
+        'post_hook': ["{{ health_record_references() }}"],
+    }) }}
+{% endmacro %}
+
+
+{#-
+    A raw row's fingerprint: a 32-bit hash of all its columns (not its position), as a bigint
+    so that sums over millions of rows stay exact. DuckDB only; null on PostgreSQL, where a run
+    stages every row.
+-#}
+{% macro health_source_fingerprint() %}
+    {{- return(adapter.dispatch('health_source_fingerprint', 'customer_health')()) -}}
+{% endmacro %}
+
+{% macro default__health_source_fingerprint() %}
+    {{- 'cast(hash(*columns(* exclude (file_row_number))) % 4294967291 as bigint)' -}}
+{% endmacro %}
+
+{% macro postgres__health_source_fingerprint() %}
+    {{- 'cast(null as bigint)' -}}
+{% endmacro %}
+
+
+{#-
+    The keys of a reference and whether each is valid: a base model's key is valid when one
+    of its rows is not quarantined; every key of a seed (exchange_rates) is valid. The
+    model's known_* CTEs and the recorded statuses use this one definition.
+-#}
+{% macro health_known_keys(model, key_column) %}
+    select
+        {{ key_column }},
+        {% if model.startswith('base_') -%}
+            bool_or(quarantine_reason is null)
+        {%- else -%}
+            true
+        {%- endif %} as is_valid
+    from {{ ref(model) }}
+    where {{ key_column }} is not null
+    group by 1
+{% endmacro %}
+
+
+{#-
+    `where <the raw rows loaded after the recorded loaded_at>` (every row when none is
+    recorded) for a base model's source CTE on an incremental run; nothing on a build from
+    scratch.
+-#}
+{% macro health_new_rows() %}
+    {%- if execute and this is not none and is_incremental() -%}
+        {%- set loaded_after = health_staged_after() -%}
+        where {{ loaded_after }} is null or {{ cast_raw('_loaded_at', 'timestamp') }} > {{ loaded_after }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#-
+    On an incremental run, `union all` the stored rows of the keys this run stages again
+    (health_restaged_keys), with the typed columns (every stored column but quarantine_reason
+    and is_superseded): they are checked and superseded again with the new rows, and replace
+    themselves (same source_row_number). Nothing on a build from scratch.
+-#}
+{% macro health_restaged_stored() %}
+    {%- if execute and this is not none and is_incremental() -%}
+        {%- set rule = config.get('meta', {}).get('health_staging', {}) -%}
+        {%- set columns = [] -%}
+        {%- for column in adapter.get_columns_in_relation(this)
+            if column.name not in ('quarantine_reason', 'is_superseded') -%}
+            {%- do columns.append(column.name) -%}
+        {%- endfor %}
+    union all
+    select {{ columns | join(', ') }}
+    from {{ this }}
+    where {{ health_key(rule.key) }} in (
+        select restaged.restaged_key
+        from {{ health_restaged_keys() }} as restaged
+        where
+            restaged.model_name = '{{ this.identifier }}'
+            and restaged.invocation_id = '{{ invocation_id }}'
+    )
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- A model's key as one text value (columns joined by '|'); typed from the raw columns with raw=true. -#}
+{% macro health_key(columns, raw=false) %}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append(raw_text(column) if raw else column) -%}
+    {%- endfor -%}
+    {{- parts | join(" || '|' || ") -}}
+{% endmacro %}
+
+
+{#-
+    Records the keys this run stages again (health_restaged_keys): the keys of the raw rows
+    loaded after the recorded loaded_at (a new version of a stored key, or a first one), and
+    the keys of the stored rows that point at a reference whose status changed. A row without
+    a key is staged only when new: its first rule broken is the missing key, whatever its
+    references.
+-#}
+{% macro health_record_restaged_keys() %}
+    {%- if not execute or this is none or not is_incremental() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set rule = config.get('meta', {}).get('health_staging', {}) -%}
+    {%- set loaded_after = health_staged_after() -%}
+    delete from {{ health_restaged_keys() }}
+    where model_name = '{{ this.identifier }}';
+
+    insert into {{ health_restaged_keys() }}
+    select distinct
+        '{{ this.identifier }}' as model_name,
+        '{{ invocation_id }}' as invocation_id,
+        keys.restaged_key
+    from (
+        select {{ health_key(rule.key, raw=true) }} as restaged_key
+        from {{ source(rule.source[0], rule.source[1]) }}
+        where {{ cast_raw('_loaded_at', 'timestamp') }} > {{ loaded_after }}
+        {%- for column, reference in rule.references.items() %}
+
+        union all
+
+        select {{ health_key(rule.key) }} as restaged_key
+        from {{ this }}
+        where {{ column }} in ({{ health_changed_references(column, reference) }})
+        {%- endfor %}
+    ) as keys
+    where keys.restaged_key is not null
+{% endmacro %}
+
+
+{#- The keys each base model stages again in an invocation (model_name, invocation_id, restaged_key). -#}
+{% macro health_restaged_keys() %}
+    {{ return(target.schema ~ '.health_restaged_keys') }}
+{% endmacro %}
+
+
+{% macro create_health_restaged_keys() %}
+    create table if not exists {{ health_restaged_keys() }} (
+        model_name varchar(256),
+        invocation_id varchar(64),
+        restaged_key varchar(1024)
+    )
+{% endmacro %}
+
+
+{#- The keys of `reference` ('model.key_column') whose status differs from the one recorded for the model's `column`. -#}
+{% macro health_changed_references(column, reference) %}
+    {%- set model, key_column = reference.split('.') -%}
+    select coalesce(now_known.{{ key_column }}, recorded.reference_key)
+    from ({{ health_known_keys(model, key_column) }}) as now_known
+    full outer join (
+        select
+            reference_key,
+            is_valid
+        from {{ health_staged_references() }}
+        where
+            model_name = '{{ this.identifier }}'
+            and column_name = '{{ column }}'
+    ) as recorded
+        on now_known.{{ key_column }} = recorded.reference_key
+    where now_known.is_valid is distinct from recorded.is_valid
+{% endmacro %}
+
+
+{#- The loaded_at after which this invocation stages rows, as SQL; null: every row. -#}
+{% macro health_staged_after() %}
+    {{- return(health_staging_run('loaded_after')) -}}
+{% endmacro %}
+
+
+{#- ` + <row_offset>` for the source_row_number of the rows a daily run stages; nothing on a build from scratch. -#}
+{% macro health_row_offset() %}
+    {%- if execute and this is not none and is_incremental() -%}
+        {{ ' + ' ~ health_staging_run('row_offset') }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro health_staging_run(column) %}
+    {{- return(
+        '(select max(' ~ column ~ ') from ' ~ health_staging_runs()
+        ~ " where model_name = '" ~ this.identifier ~ "' and invocation_id = '" ~ invocation_id ~ "')"
+    ) -}}
+{% endmacro %}
+
+
+{#-
+    What each base model staged in which dbt invocation: health_staging_runs (model_name,
+    invocation_id, loaded_after, row_offset, recorded_at), created by on-run-start.
+    loaded_after null: every row (a build from scratch, or the rows loaded before did not
+    match the stored ones). row_offset: added to the file positions of the rows staged.
+-#}
+{% macro health_staging_runs() %}
+    {{ return(target.schema ~ '.health_staging_runs') }}
+{% endmacro %}
+
+
+{% macro create_health_staging_runs() %}
+    create table if not exists {{ health_staging_runs() }} (
+        model_name varchar(256),
+        invocation_id varchar(64),
+        loaded_after timestamp,
+        row_offset bigint,
+        recorded_at timestamp
+    )
+{% endmacro %}
+
+
+{#- The reference statuses each base model's rows were last checked against (model_name, column_name, reference_key, is_valid). -#}
+{% macro health_staged_references() %}
+    {{ return(target.schema ~ '.health_staged_references') }}
+{% endmacro %}
+
+
+{% macro create_health_staged_references() %}
+    create table if not exists {{ health_staged_references() }} (
+        model_name varchar(256),
+        column_name varchar(256),
+        reference_key varchar(256),
+        is_valid boolean
+    )
+{% endmacro %}
+
+
+{% macro health_record_staging() %}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif %}
+    insert into {{ health_staging_runs() }}
+    select
+        '{{ this.identifier }}' as model_name,
+        '{{ invocation_id }}' as invocation_id,
+        staged.loaded_after,
+        staged.row_offset,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as recorded_at
+    from (
+        {%- if this is not none and is_incremental() %}
+            {{ adapter.dispatch('health_staging_decision', 'customer_health')() }}
+        {%- else %}
+            select
+                cast(null as timestamp) as loaded_after,
+                cast(0 as bigint) as row_offset
+        {%- endif %}
+    ) as staged
+{% endmacro %}
+
+
+{#-
+    loaded_after: the latest stored loaded_at when the raw rows loaded up to it are the stored
+    ones (same count, same sum of fingerprints), else null (every row). row_offset: 0 when those
+    rows also kept their positions in the file (or every row is staged), else the largest
+    stored source_row_number.
+-#}
+{% macro default__health_staging_decision() %}
+    {%- set rule = config.get('meta', {}).get('health_staging', {}) -%}
+    with stored as (
+        select
+            max(loaded_at) as loaded_after,
+            max(source_row_number) as last_row
+        from {{ this }}
+    ),
+
+    now_read as (
+        select
+            count(*) as row_count,
+            sum(raw.source_fingerprint) as fingerprint,
+            sum(hash(raw.source_fingerprint, raw.source_row_number) % 4294967291) as placement
+        from (
+            select
+                {{ health_source_fingerprint() }} as source_fingerprint,
+                {{ source_row_number() }} as source_row_number,
+                {{ cast_raw('_loaded_at', 'timestamp') }} as loaded_at
+            from {{ source(rule.source[0], rule.source[1]) }}
+        ) as raw
+        cross join stored
+        where not coalesce(raw.loaded_at > stored.loaded_after, false)
+    ),
+
+    before as (
+        select
+            count(*) as row_count,
+            sum(base.source_fingerprint) as fingerprint,
+            sum(hash(base.source_fingerprint, base.source_row_number) % 4294967291) as placement
+        from {{ this }} as base
+        cross join stored
+        where not coalesce(base.loaded_at > stored.loaded_after, false)
+    ),
+
+    decided as (
+        select
+            case
+                when now_read.row_count = before.row_count
+                    and now_read.fingerprint = before.fingerprint
+                    then stored.loaded_after
+            end as loaded_after,
+            now_read.placement = before.placement as kept_places,
+            stored.last_row
+        from stored
+        cross join now_read
+        cross join before
+    )
+
+    select
+        loaded_after,
+        case when loaded_after is null or kept_places then 0 else last_row end as row_offset
+    from decided
+{% endmacro %}
+
+{% macro postgres__health_staging_decision() %}
+    select
+        cast(null as timestamp) as loaded_after,
+        cast(0 as bigint) as row_offset
+{% endmacro %}
+
+
+{#- A run that stages every row deletes the stored ones first (rows no longer in the file go too). -#}
+{% macro health_delete_when_restaging_all() %}
+    {%- if execute and this is not none and is_incremental() -%}
+        delete from {{ this }}
+        where {{ health_staged_after() }} is null
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro health_record_references() %}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set rule = config.get('meta', {}).get('health_staging', {}) -%}
+    delete from {{ health_staged_references() }}
+    where model_name = '{{ this.identifier }}';
+    {%- for column, reference in rule.references.items() %}
+        {%- set model, key_column = reference.split('.') %}
+
+        insert into {{ health_staged_references() }}
+        select
+            '{{ this.identifier }}' as model_name,
+            '{{ column }}' as column_name,
+            known.{{ key_column }} as reference_key,
+            known.is_valid
+        from ({{ health_known_keys(model, key_column) }}) as known;
+    {%- endfor %}
+{% endmacro %}
