@@ -36,7 +36,7 @@
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
         'unique_key': 'source_row_number',
-        'on_schema_change': 'fail',
+        'on_schema_change': 'sync_all_columns',
         'meta': {'health_staging': {'source': source, 'key': key, 'references': references}},
         'pre_hook': [
             "{{ health_record_staging() }}",
@@ -107,9 +107,13 @@
 {% macro health_restaged_stored() %}
     {%- if execute and this is not none and is_incremental() -%}
         {%- set rule = config.get('meta', {}).get('health_staging', {}) -%}
-        {%- set columns = [] -%}
-        {%- for column in adapter.get_columns_in_relation(this)
-            if column.name not in ('quarantine_reason', 'is_superseded') -%}
+        {%- if not health_has_fingerprints() -%}
+            {{ return('') }}
+        {%- endif -%}
+        {#- the typed CTE's order: its first two columns, then the stored order (an upgraded table has source_fingerprint last) -#}
+        {%- set columns = ['source_row_number', 'source_fingerprint'] -%}
+        {%- for column in adapter.get_columns_in_relation(this) if column.name not in
+            ('source_row_number', 'source_fingerprint', 'quarantine_reason', 'is_superseded') -%}
             {%- do columns.append(column.name) -%}
         {%- endfor %}
     union all
@@ -280,7 +284,7 @@
         staged.row_offset,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as recorded_at
     from (
-        {%- if this is not none and is_incremental() %}
+        {%- if this is not none and is_incremental() and health_has_fingerprints() %}
             {{ adapter.dispatch('health_staging_decision', 'customer_health')() }}
         {%- else %}
             select
@@ -288,6 +292,18 @@
                 cast(0 as bigint) as row_offset
         {%- endif %}
     ) as staged
+{% endmacro %}
+
+
+{#-
+    Whether the stored table has source_fingerprint: a table staged before D35 has not, and its
+    next run stages every row (sync_all_columns adds the column).
+-#}
+{% macro health_has_fingerprints() %}
+    {%- for column in adapter.get_columns_in_relation(this) if column.name == 'source_fingerprint' -%}
+        {{ return(true) }}
+    {%- endfor -%}
+    {{ return(false) }}
 {% endmacro %}
 
 

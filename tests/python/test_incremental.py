@@ -9,6 +9,10 @@ compare every table with the full build of `clean_run`, value by value.
 The daily usage reductions are incremental by day and by account, and must equal a full build whatever
 changed: a second test builds them on raw files that lack two users and have some old events at other
 times, then on the clean files, and compares them with `clean_run`'s.
+
+Staging is incremental on `_loaded_at` (D35): a test stages the bad-row company cut before its last day, then
+the whole of it (a late user, a new version of an old event) and compares every staging table with a build
+from scratch; another checks that a base table staged before fingerprints existed is staged whole once.
 """
 
 from __future__ import annotations
@@ -215,3 +219,27 @@ def test_staging_after_new_rows_late_users_and_new_versions_equals_a_full_build(
         # yesterday the late user's events were quarantined as unknown; today they are staged
         assert con.execute("select count(*) from built.staging.base_product__usage_events "
                            "where user_id = ? and quarantine_reason is null", [late_user]).fetchone()[0] > 0
+
+
+def test_a_base_table_staged_before_fingerprints_is_staged_whole_once(bad_raw, tmp_path):
+    env = isolated_env(tmp_path)
+    dbt("seed", env=env, raw_dir=bad_raw)
+    dbt("run", *STAGING_SELECTOR, env=env, raw_dir=bad_raw)
+    warehouse = tmp_path / "health.duckdb"
+    table = "staging.base_product__usage_events"
+    with duckdb.connect(str(warehouse)) as con:
+        before = con.execute(f"select * exclude (source_fingerprint) from {table} order by source_row_number").fetchall()
+        con.execute(f"alter table {table} drop column source_fingerprint")  # as D34's staging left it
+
+    dbt("run", *STAGING_SELECTOR, env=env, raw_dir=bad_raw)
+    dbt("run", *STAGING_SELECTOR, env=env, raw_dir=bad_raw)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        runs = con.execute("select model_name, loaded_after from main.health_staging_runs "
+                           "where model_name in ('base_product__usage_events', 'base_product__users') "
+                           "order by recorded_at, model_name").fetchall()
+        after = con.execute(f"select * exclude (source_fingerprint) from {table} order by source_row_number").fetchall()
+        fingerprints = con.execute(f"select count(source_fingerprint) from {table}").fetchone()[0]
+    # the first run after the upgrade staged that table whole, and the next one took the incremental path
+    assert [(m, a is None) for m, a in runs[2:5]] == [
+        ("base_product__usage_events", True), ("base_product__users", False), ("base_product__usage_events", False)]
+    assert after == before and fingerprints == len(before)
