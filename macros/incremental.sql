@@ -360,10 +360,12 @@
 
 
 {#-
-    The data tests of an incremental model test the dates
+    The data tests of an incremental model test the rows
     this invocation wrote: the whole table after a build from scratch, only the
     recomputed dates after a daily run (the older dates were tested when they
-    were written and are not rewritten). dbt's generic tests read their model
+    were written and are not rewritten). The same holds for staging: a base_*
+    model and its stg_* view are tested on the rows the run staged
+    (health_staged_scope, D36). dbt's generic tests read their model
     through get_where_subquery; singular tests call health_test_relation.
 -#}
 {% macro health_test_relation(relation) %}
@@ -371,9 +373,17 @@
         {{ return(relation) }}
     {%- endif -%}
     {%- for candidate in graph.nodes.values() if candidate.resource_type == 'model'
-        and candidate.alias == relation.identifier and 'health_incremental' in candidate.config.meta -%}
-        {%- set rule = candidate.config.meta.get('health_incremental', {}) -%}
-        {{ return('(select * from ' ~ relation ~ ' where ' ~ health_recomputed_scope(candidate.name, rule) ~ ')') }}
+        and candidate.alias == relation.identifier -%}
+        {%- if 'health_incremental' in candidate.config.meta -%}
+            {%- set scope = health_recomputed_scope(candidate.name, candidate.config.meta.health_incremental) -%}
+        {%- else -%}
+            {%- set staging = health_staging_node(candidate) -%}
+            {%- if staging is none -%}
+                {{ return(relation) }}
+            {%- endif -%}
+            {%- set scope = health_staged_scope(staging.name, staging.config.meta.health_staging) -%}
+        {%- endif -%}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ scope ~ ')') }}
     {%- endfor -%}
     {{ return(relation) }}
 {% endmacro %}
@@ -381,7 +391,7 @@
 
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- set tested = health_test_relation(relation) -%}
+    {%- set tested = health_test_relation(relation) if not model.sources else health_tested_source(relation) -%}
     {%- if where -%}
         {{ return('(select * from ' ~ tested ~ ' where ' ~ where ~ ') dbt_subquery') }}
     {%- elif tested is string -%}

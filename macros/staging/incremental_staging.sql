@@ -226,11 +226,77 @@
 {% endmacro %}
 
 
-{% macro health_staging_run(column) %}
+{#- What the base model `model_name` (default: the one being built) recorded of this invocation's run, as SQL; null when it did not run in it. -#}
+{% macro health_staging_run(column, model_name=none) %}
     {{- return(
         '(select max(' ~ column ~ ') from ' ~ health_staging_runs()
-        ~ " where model_name = '" ~ this.identifier ~ "' and invocation_id = '" ~ invocation_id ~ "')"
+        ~ " where model_name = '" ~ (model_name or this.identifier) ~ "' and invocation_id = '" ~ invocation_id ~ "')"
     ) -}}
+{% endmacro %}
+
+
+{#-
+    The rows a base model (`model_name`, its meta.health_staging `rule`) staged in this
+    invocation, as a condition on its rows or on its stg_* view's (both have loaded_at and the
+    key columns): the rows loaded after the recorded loaded_at and every row of the keys it
+    staged again; every row when it staged every row, or did not run in this invocation (a
+    build from scratch, `dbt test` on its own). The data tests of staging read these rows
+    (health_test_relation): the rows a run leaves alone were tested when they were staged, and
+    any row whose outcome a change could alter is staged again with its key (D36).
+-#}
+{% macro health_staged_scope(model_name, rule) %}
+    {%- set loaded_after = health_staging_run('loaded_after', model_name) -%}
+    ({{ loaded_after }} is null
+    or loaded_at > {{ loaded_after }}
+    or {{ health_key(rule.key) }} in (
+        select restaged.restaged_key
+        from {{ health_restaged_keys() }} as restaged
+        where
+            restaged.model_name = '{{ model_name }}'
+            and restaged.invocation_id = '{{ invocation_id }}'
+    ))
+{% endmacro %}
+
+
+{#-
+    The raw rows a source's data tests (severity warn: staging quarantines what they find)
+    read in a `dbt build` that stages the source incrementally: the rows loaded after the latest
+    loaded_at its base model stored, and the rows without _loaded_at. The older rows were
+    tested, and warned about, by the run that staged them (D36). Source tests run before their
+    base model, so they read what it stored, not what this run records. Every row on a build
+    from scratch or --full-refresh, when the base model is not selected, and under `dbt test`.
+-#}
+{% macro health_tested_source(relation) %}
+    {%- if not execute or flags.WHICH != 'build' or flags.FULL_REFRESH -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model'
+        and node.config.meta.get('health_staging', {}).get('source') == model.sources[0]
+        and node.unique_id in selected_resources -%}
+        {%- set base = adapter.get_relation(node.database, node.schema, node.alias) -%}
+        {%- if base is none -%}
+            {{ return(relation) }}
+        {%- endif -%}
+        {{ return(
+            '(select * from ' ~ relation ~ ' where not coalesce(' ~ cast_raw('_loaded_at', 'timestamp')
+            ~ ' <= (select max(loaded_at) from ' ~ base ~ '), false))'
+        ) }}
+    {%- endfor -%}
+    {{ return(relation) }}
+{% endmacro %}
+
+
+{#- The base model that stages a model's rows: itself when it is a base_* model, the one base model a stg_* view reads; none otherwise. -#}
+{% macro health_staging_node(node) %}
+    {%- if 'health_staging' in node.config.meta -%}
+        {{ return(node) }}
+    {%- endif -%}
+    {%- set parents = node.depends_on.nodes -%}
+    {%- if parents | length == 1 and parents[0] in graph.nodes
+        and 'health_staging' in graph.nodes[parents[0]].config.meta -%}
+        {{ return(graph.nodes[parents[0]]) }}
+    {%- endif -%}
+    {{ return(none) }}
 {% endmacro %}
 
 

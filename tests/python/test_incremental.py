@@ -22,6 +22,7 @@ import shutil
 from datetime import timedelta
 
 import duckdb
+import pytest
 
 from conftest import dbt, health, isolated_env
 
@@ -137,6 +138,7 @@ def test_usage_reductions_after_late_users_and_corrected_events_equal_a_full_bui
 
 
 STAGING_SELECTOR = ["--select", "staging"]
+STAGING_TESTED = [*STAGING_SELECTOR, "--indirect-selection", "cautious"]  # not the tests of later layers
 
 
 def _today_and_yesterday(bad_raw, out) -> tuple:
@@ -243,3 +245,68 @@ def test_a_base_table_staged_before_fingerprints_is_staged_whole_once(bad_raw, t
     assert [(m, a is None) for m, a in runs[2:5]] == [
         ("base_product__usage_events", True), ("base_product__users", False), ("base_product__usage_events", False)]
     assert after == before and fingerprints == len(before)
+
+
+def _source_not_null_failures(target) -> dict[tuple[str, str, str], int]:
+    """(source, table, column) -> failing rows of each source not_null test in the invocation that wrote target."""
+    manifest = json.loads((target / "manifest.json").read_text())["nodes"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    failures = {}
+    for result in results:
+        node = manifest.get(result["unique_id"], {})
+        if node.get("sources") and (node.get("test_metadata") or {}).get("name") == "not_null":
+            failures[(*node["sources"][0], node["test_metadata"]["kwargs"]["column_name"])] = result["failures"]
+    return failures
+
+
+def test_a_daily_build_tests_the_rows_it_staged_and_dbt_test_every_row(bad_raw, tmp_path):
+    today, yesterday, late_user, corrected = _today_and_yesterday(bad_raw, tmp_path / "raw")
+    work = tmp_path / "daily"
+    env = isolated_env(work)
+    dbt("seed", env=env, raw_dir=today)
+    dbt("build", *STAGING_TESTED, env=env, raw_dir=yesterday)
+    warehouse = work / "health.duckdb"
+    table = "staging.base_product__usage_events"
+    with duckdb.connect(str(warehouse)) as con:
+        # an old row broken behind the run's back: two good stored events now share one event_id
+        kept, broken = [k for (k,) in con.execute(
+            f"select event_id from {table} where quarantine_reason is null and not is_superseded "
+            "and user_id <> ? and event_id <> ? order by source_row_number limit 2", [late_user, corrected]).fetchall()]
+        con.execute(f"update {table} set event_id = ? where event_id = ?", [kept, broken])
+        loaded_until = {(schema_table.split("__")[0].removeprefix("base_"), schema_table.split("__")[1]):
+                        con.execute(f"select max(loaded_at) from staging.{schema_table}").fetchone()[0]
+                        for (schema_table,) in con.execute(
+                            "select table_name from information_schema.tables "
+                            "where table_schema = 'staging' and table_name like 'base\\_%' escape '\\'").fetchall()}
+
+    # the daily build tests the rows it staged: the broken old row is not read again, and it passes
+    dbt("build", *STAGING_TESTED, env=env, raw_dir=today)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        restaged = {k for (k,) in con.execute(
+            "select restaged_key from main.health_restaged_keys where model_name = 'base_product__usage_events'"
+        ).fetchall()}
+        new_rows = con.execute(
+            f"select count(*) from read_parquet('{today}/product/usage_events.parquet') where _loaded_at > ?",
+            [loaded_until[("product", "usage_events")]]).fetchone()[0]
+    assert kept not in restaged and new_rows > 0
+    # ... and its source tests warn about the raw rows loaded after what staging had stored
+    daily = _source_not_null_failures(work / "target")
+    expected, whole = {}, {}
+    with duckdb.connect() as con:
+        for (source, raw_table, column) in daily:
+            relation = f"read_parquet('{today}/{source}/{raw_table}.parquet')"
+            whole[(source, raw_table, column)] = con.execute(
+                f'select count(*) from {relation} where "{column}" is null').fetchone()[0]
+            expected[(source, raw_table, column)] = con.execute(
+                f'select count(*) from {relation} where "{column}" is null '
+                f"and not coalesce(_loaded_at <= ?, false)", [loaded_until[(source, raw_table)]]).fetchone()[0]
+    assert daily and daily == expected
+    assert sum(whole.values()) > sum(expected.values())
+
+    # `dbt test` on its own reads every row: the raw warnings of the whole files, and the broken old row fails
+    with pytest.raises(AssertionError, match="exited 1"):
+        dbt("test", *STAGING_TESTED, env=env, raw_dir=today)
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    assert [r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"] == [
+        "unique_stg_product__usage_events_event_id"]
+    assert _source_not_null_failures(work / "target") == whole
