@@ -214,19 +214,53 @@
 
 {#-
     The accounts whose rows before the recorded first day differ between what the
-    model reads now and what it stored: per account, the events and the sum of
-    their fingerprints on both sides (an account on one side only differs too).
-    Recorded in health_changed_accounts for this invocation; the model's earlier
-    invocations' rows are dropped.
+    model reads now and what it stored. Recorded in health_changed_accounts for
+    this invocation; the model's earlier invocations' rows are dropped. Two ways,
+    one result (D37):
+
+    - when the model that produces what it reads changed rows in this invocation
+      and recorded which (a base model that staged incrementally, or a usage
+      reduction), and this model's last run read that model's last run, only those
+      rows can differ: the accounts of the rows the base model staged, with a day
+      before the first day (health_staged_scope), or the accounts the reduction
+      recorded as changed;
+    - else, per account, the events and the sum of their fingerprints before that
+      day, in what the model reads now (`source`, its day `day`, events `events`,
+      fingerprint `fingerprint`) and in the model's own stored event_count and
+      event_fingerprint (an account on one side only differs too).
 -#}
 {% macro health_record_changed_accounts() %}
     {%- if this is not none and is_incremental() -%}
         {%- set changes = health_incremental_rule().changes -%}
         {%- set recorded_from = health_recorded_from(this.identifier) -%}
+        {%- set producer = health_change_producer(changes.source, recorded_from) -%}
         delete from {{ health_changed_accounts() }}
         where model_name = '{{ this.identifier }}';
 
         insert into {{ health_changed_accounts() }}
+        {%- if producer is not none and health_read_last_run_of(
+            producer.node.name, producer.runs, producer.changed, health_incremental_runs()) %}
+            {%- if producer.kind == 'staging' %}
+        select distinct
+            '{{ this.identifier }}' as model_name,
+            '{{ invocation_id }}' as invocation_id,
+            account_id
+        from {{ producer.relation }}
+        where
+            {{ health_staged_scope(producer.node.name, producer.node.config.meta.health_staging) }}
+            and account_id is not null
+            and {{ changes.day }} < {{ recorded_from }}
+            {%- else %}
+        select
+            '{{ this.identifier }}' as model_name,
+            '{{ invocation_id }}' as invocation_id,
+            account_id
+        from {{ health_changed_accounts() }}
+        where
+            model_name = '{{ producer.node.name }}'
+            and invocation_id = '{{ invocation_id }}'
+            {%- endif %}
+        {%- else %}
         with now_read as (
             select
                 account_id,
@@ -259,7 +293,82 @@
             or stored.account_id is null
             or now_read.event_count <> stored.event_count
             or now_read.event_fingerprint <> stored.event_fingerprint
+        {%- endif %}
     {%- endif -%}
+{% endmacro %}
+
+
+{#-
+    The model that produces what a usage reduction reads (`source`) and records what it
+    changed, with where it records its runs and the condition that says it recorded its
+    changes in this invocation: a stg_* view's base model (staged incrementally), a usage
+    reduction (recomputed from a day no earlier than the reader's `recorded_from`); none
+    otherwise.
+-#}
+{% macro health_change_producer(source, recorded_from) %}
+    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ source) -%}
+    {%- if node is not none and node.config.meta.get('health_incremental', {}).get('changes') -%}
+        {%- set producer = {'kind': 'reduction', 'node': node, 'runs': health_incremental_runs(),
+            'changed': 'recompute_from >= ' ~ recorded_from} -%}
+    {%- elif node is not none and health_staging_node(node) is not none -%}
+        {%- set node = health_staging_node(node) -%}
+        {%- set producer = {'kind': 'staging', 'node': node, 'runs': health_staging_runs(),
+            'changed': 'loaded_after is not null'} -%}
+    {%- else -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- do producer.update({
+        'relation': api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)}) -%}
+    {{ return(producer) }}
+{% endmacro %}
+
+
+{#-
+    Whether what the model `producer` recorded of its run in this invocation is all that
+    changed, in what the model being built reads, since the model's last run (D37): the
+    producer changed rows in this invocation and recorded which (`changed`, a condition on its
+    row of `producer_runs`), and the model's last run (its rows of `my_runs`) was in the same
+    invocation as the producer's last run before this one, so it read what the producer had
+    then. `also`: a further condition. A failed run records nothing: its records roll back with
+    it.
+-#}
+{% macro health_read_last_run_of(producer, producer_runs, changed, my_runs, also=none) %}
+    {%- set query -%}
+        with mine as (
+            select
+                invocation_id,
+                recorded_at
+            from {{ my_runs }}
+            where model_name = '{{ this.identifier }}' and invocation_id <> '{{ invocation_id }}'
+        ),
+
+        theirs as (
+            select
+                invocation_id,
+                recorded_at
+            from {{ producer_runs }}
+            where model_name = '{{ producer }}' and invocation_id <> '{{ invocation_id }}'
+        )
+
+        select count(*)
+        from mine
+        inner join theirs on mine.invocation_id = theirs.invocation_id
+        where
+            mine.recorded_at = (select max(recorded_at) from mine)
+            and theirs.recorded_at = (select max(recorded_at) from theirs)
+            and exists (
+                select 1
+                from {{ producer_runs }}
+                where
+                    model_name = '{{ producer }}'
+                    and invocation_id = '{{ invocation_id }}'
+                    and {{ changed }}
+            )
+            {%- if also %}
+                and {{ also }}
+            {%- endif %}
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] > 0) }}
 {% endmacro %}
 
 
@@ -354,7 +463,7 @@
         '{{ this.identifier }}',
         '{{ invocation_id }}',
         {% if recompute_from is none %}null{% else %}cast('{{ recompute_from }}' as date){% endif %},
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
     )
 {% endmacro %}
 

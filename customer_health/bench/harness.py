@@ -64,6 +64,7 @@ class SizeResult:
     floor_check: dict = field(default_factory=dict)
     pandas_check: dict = field(default_factory=dict)
     slowest_models: list[tuple[str, float]] = field(default_factory=list)
+    slowest_incremental: list[tuple[str, float]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -226,6 +227,7 @@ def bench_size(accounts: int, data_root: Path, work_root: Path) -> SizeResult:
     incremental = step("incremental", health + ["--raw-dir", str(today), "--as-of", END.isoformat()],
                        DAILY_MEMORY_LIMIT)
     incremental_db = _size_mb(db)
+    slowest_incremental = _slowest_models(work / "target") if incremental.returncode == 0 else []
 
     floor_out, pandas_out = work / "floor.parquet", work / "pandas.parquet"
     baseline = ["--raw-dir", str(today), "--as-of", END.isoformat()]
@@ -241,7 +243,7 @@ def bench_size(accounts: int, data_root: Path, work_root: Path) -> SizeResult:
         print(f"bench: {accounts:,} accounts: {name} scores {'equal' if check['equal'] else 'DIFFER'} "
               f"({check['accounts']:,} accounts, max score difference {check['max_score_diff']:.2g})", flush=True)
     return SizeResult(accounts, raw_rows, yesterday_rows, full, full_db, incremental, incremental_db,
-                      floor, pandas, floor_check, pandas_check, slowest)
+                      floor, pandas, floor_check, pandas_check, slowest, slowest_incremental)
 
 
 # --------------------------------------------------------------------------- the table
@@ -328,6 +330,10 @@ def render(results: list[SizeResult]) -> str:
     lines += ["", f"Slowest models of the full build at {biggest.accounts:,} accounts (dbt's run timing):", "",
               "| model | seconds |", "|---|---:|"]
     lines += [f"| {name} | {secs:.1f} |" for name, secs in biggest.slowest_models]
+    if biggest.slowest_incremental:
+        lines += ["", f"Slowest models of the incremental run at {biggest.accounts:,} accounts:", "",
+                  "| model | seconds |", "|---|---:|"]
+        lines += [f"| {name} | {secs:.1f} |" for name, secs in biggest.slowest_incremental]
     return "\n".join(lines)
 
 

@@ -71,7 +71,7 @@
     of its rows is not quarantined; every key of a seed (exchange_rates) is valid. The
     model's known_* CTEs and the recorded statuses use this one definition.
 -#}
-{% macro health_known_keys(model, key_column) %}
+{% macro health_known_keys(model, key_column, candidates=none) %}
     select
         {{ key_column }},
         {% if model.startswith('base_') -%}
@@ -80,8 +80,51 @@
             true
         {%- endif %} as is_valid
     from {{ ref(model) }}
-    where {{ key_column }} is not null
+    where
+        {{ key_column }} is not null
+        {%- if candidates %}
+            and {{ key_column }} in ({{ candidates }})
+        {%- endif %}
     group by 1
+{% endmacro %}
+
+
+{#-
+    The keys of `reference` ('model.key_column') whose status may have changed since the
+    statuses recorded for the model's `column`, as SQL: the keys the reference's base model
+    staged in this invocation, when this run stages incrementally, statuses are recorded for
+    the column, and the model's last run read the reference's last run (health_read_last_run_of,
+    D37). None: any key (a seed, another run in between, a build from scratch, PostgreSQL).
+-#}
+{% macro health_reference_candidates(column, reference) %}
+    {%- set model, key_column = reference.split('.') -%}
+    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ model) -%}
+    {%- if node is none or 'health_staging' not in node.config.meta -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set also -%}
+        exists (
+            select 1
+            from {{ health_staging_runs() }}
+            where
+                model_name = '{{ this.identifier }}'
+                and invocation_id = '{{ invocation_id }}'
+                and loaded_after is not null
+        )
+        and exists (
+            select 1
+            from {{ health_staged_references() }}
+            where model_name = '{{ this.identifier }}' and column_name = '{{ column }}'
+        )
+    {%- endset -%}
+    {%- if not health_read_last_run_of(
+        model, health_staging_runs(), 'loaded_after is not null', health_staging_runs(), also) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(
+        'select ' ~ key_column ~ ' from ' ~ ref(model)
+        ~ ' where ' ~ health_staged_scope(model, node.config.meta.health_staging)
+    ) }}
 {% endmacro %}
 
 
@@ -193,11 +236,15 @@
 {% endmacro %}
 
 
-{#- The keys of `reference` ('model.key_column') whose status differs from the one recorded for the model's `column`. -#}
+{#-
+    The keys of `reference` ('model.key_column') whose status differs from the one recorded for
+    the model's `column`; only among the candidates when there are (health_reference_candidates).
+-#}
 {% macro health_changed_references(column, reference) %}
     {%- set model, key_column = reference.split('.') -%}
+    {%- set candidates = health_reference_candidates(column, reference) -%}
     select coalesce(now_known.{{ key_column }}, recorded.reference_key)
-    from ({{ health_known_keys(model, key_column) }}) as now_known
+    from ({{ health_known_keys(model, key_column, candidates) }}) as now_known
     full outer join (
         select
             reference_key,
@@ -206,6 +253,9 @@
         where
             model_name = '{{ this.identifier }}'
             and column_name = '{{ column }}'
+            {%- if candidates %}
+                and reference_key in ({{ candidates }})
+            {%- endif %}
     ) as recorded
         on now_known.{{ key_column }} = recorded.reference_key
     where now_known.is_valid is distinct from recorded.is_valid
@@ -348,7 +398,7 @@
         '{{ invocation_id }}' as invocation_id,
         staged.loaded_after,
         staged.row_offset,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as recorded_at
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as recorded_at
     from (
         {%- if this is not none and is_incremental() and health_has_fingerprints() %}
             {{ adapter.dispatch('health_staging_decision', 'customer_health')() }}
@@ -450,15 +500,33 @@
 {% endmacro %}
 
 
+{#-
+    Records the reference statuses the model's rows were checked against
+    (health_staged_references): of every key, or, when the run took the reference's changes
+    (health_reference_candidates), of the candidate keys only; the others are unchanged.
+-#}
 {% macro health_record_references() %}
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
     {%- set rule = config.get('meta', {}).get('health_staging', {}) -%}
     delete from {{ health_staged_references() }}
-    where model_name = '{{ this.identifier }}';
+    where
+        model_name = '{{ this.identifier }}'
+        {%- if rule.references %}
+            and column_name not in ('{{ rule.references.keys() | join("', '") }}')
+        {%- endif %};
     {%- for column, reference in rule.references.items() %}
         {%- set model, key_column = reference.split('.') %}
+        {%- set candidates = health_reference_candidates(column, reference) %}
+
+        delete from {{ health_staged_references() }}
+        where
+            model_name = '{{ this.identifier }}'
+            and column_name = '{{ column }}'
+            {%- if candidates %}
+                and reference_key in ({{ candidates }})
+            {%- endif %};
 
         insert into {{ health_staged_references() }}
         select
@@ -466,6 +534,6 @@
             '{{ column }}' as column_name,
             known.{{ key_column }} as reference_key,
             known.is_valid
-        from ({{ health_known_keys(model, key_column) }}) as known;
+        from ({{ health_known_keys(model, key_column, candidates) }}) as known;
     {%- endfor %}
 {% endmacro %}

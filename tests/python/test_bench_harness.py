@@ -54,9 +54,12 @@ def test_the_table_states_each_figure_and_ratio():
         ok = {"equal": True, "accounts": n, "max_score_diff": 0.0}
         return SizeResult(n, {"crm.accounts": n, "product.usage_events": 300 * n}, 300 * n,
                           Measure(full, 100, 0), 10, Measure(inc, 90, 0), 12,
-                          Measure(floor, 50, 0), Measure(pandas, 80, 0), ok, ok, [("fct_health_factors", 1.5)])
+                          Measure(floor, 50, 0), Measure(pandas, 80, 0), ok, ok, [("fct_health_factors", 1.5)],
+                          [("base_product__usage_events", 2.5)])
 
     table = render([result(10_000, 100, 80, 10, 200), result(100_000, 900, 700, 95, 2100)])
     assert "| 100,000 | 30,100,000 | 900.0 s | 700.0 s | 95.0 s | 2100.0 s | 9.47 | 2.33 | 0.78 | yes, yes |" in table
     assert "| 100,000 / 10,000 | 10.00 | 9.00 | 8.75 | 9.50 | 10.50 |" in table
     assert "| fct_health_factors | 1.5 |" in table
+    assert table.index("| fct_health_factors | 1.5 |") < table.index("Slowest models of the incremental run at 100,000")
+    assert "| base_product__usage_events | 2.5 |" in table
