@@ -24,7 +24,7 @@ run: $(STAMP)
 test: run lint
 	$(BIN)/python -m pytest tests/python
 
-# Figures, not a test: builds and baselines at 1,000, 10,000 and 100,000 accounts (about an hour on
+# Figures, not a test: builds and baselines at 1,000, 10,000 and 100,000 accounts (about 12 minutes on
 # 2 cores; generated data is kept in data/generated/bench and reused), written to BENCHMARKS.md.
 # BENCH_SIZES=1000,10000 for a shorter run.
 bench: $(STAMP)
