@@ -162,13 +162,7 @@
     union all
     select {{ columns | join(', ') }}
     from {{ this }}
-    where {{ health_key(rule.key) }} in (
-        select restaged.restaged_key
-        from {{ health_restaged_keys() }} as restaged
-        where
-            restaged.model_name = '{{ this.identifier }}'
-            and restaged.invocation_id = '{{ invocation_id }}'
-    )
+    where {{ health_key(rule.key) }} in ({{ health_restaged_keys_of(this.identifier) }})
     {%- endif -%}
 {% endmacro %}
 
@@ -224,6 +218,16 @@
 {#- The keys each base model stages again in an invocation (model_name, invocation_id, restaged_key). -#}
 {% macro health_restaged_keys() %}
     {{ return(target.schema ~ '.health_restaged_keys') }}
+{% endmacro %}
+
+
+{#- The keys the base model `model_name` stages again in this invocation, as a subquery. -#}
+{% macro health_restaged_keys_of(model_name) %}
+    select restaged.restaged_key
+    from {{ health_restaged_keys() }} as restaged
+    where
+        restaged.model_name = '{{ model_name }}'
+        and restaged.invocation_id = '{{ invocation_id }}'
 {% endmacro %}
 
 
@@ -298,13 +302,7 @@
     {%- set loaded_after = health_staging_run('loaded_after', model_name) -%}
     ({{ loaded_after }} is null
     or loaded_at > {{ loaded_after }}
-    or {{ health_key(rule.key) }} in (
-        select restaged.restaged_key
-        from {{ health_restaged_keys() }} as restaged
-        where
-            restaged.model_name = '{{ model_name }}'
-            and restaged.invocation_id = '{{ invocation_id }}'
-    ))
+    or {{ health_key(rule.key) }} in ({{ health_restaged_keys_of(model_name) }}))
 {% endmacro %}
 
 
