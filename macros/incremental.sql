@@ -307,11 +307,15 @@
 -#}
 {% macro health_change_producer(source, recorded_from) %}
     {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ source) -%}
-    {%- if node is not none and node.config.meta.get('health_incremental', {}).get('changes') -%}
+    {%- if node is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set staging = health_staging_node(node) -%}
+    {%- if node.config.meta.get('health_incremental', {}).get('changes') -%}
         {%- set producer = {'kind': 'reduction', 'node': node, 'runs': health_incremental_runs(),
             'changed': 'recompute_from >= ' ~ recorded_from} -%}
-    {%- elif node is not none and health_staging_node(node) is not none -%}
-        {%- set node = health_staging_node(node) -%}
+    {%- elif staging is not none -%}
+        {%- set node = staging -%}
         {%- set producer = {'kind': 'staging', 'node': node, 'runs': health_staging_runs(),
             'changed': 'loaded_after is not null'} -%}
     {%- else -%}
