@@ -157,6 +157,21 @@ def _plain_text(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
+def pinned_raw_dir(raw_dir: Path, db: Path) -> Path:
+    """The path dbt reads this build's raw files through: a link beside the build file (health.raw for
+    health.duckdb) to the resolved raw directory. Its path is the same on every run, so dbt's vars are too and
+    dbt parses again only the files that changed, not the whole project (D39); it points at the directory the
+    run resolved, so a `latest` link swapped during the run does not change what the run reads."""
+    link = db.with_name(db.stem + ".raw")
+    if link.exists() and not link.is_symlink():
+        raise UsageError(f"{link} is in the way: the build links it to the raw directory it reads; move it away")
+    staged = link.with_name(f"{link.name}.{os.getpid()}")
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(raw_dir, target_is_directory=True)
+    staged.replace(link)
+    return link
+
+
 def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None:
     from customer_health.dbt_runner import run_dbt
 
@@ -167,7 +182,7 @@ def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None
     db = warehouse_path()
     db.parent.mkdir(parents=True, exist_ok=True)
     os.environ["HEALTH_DUCKDB_PATH"] = str(db)
-    dbt_vars = {"raw_dir": str(raw_dir), "raw_format": raw_format}
+    dbt_vars = {"raw_dir": str(pinned_raw_dir(raw_dir, db)), "raw_format": raw_format}
     if args.as_of:
         dbt_vars["as_of_date"] = args.as_of.isoformat()
     extra = ["--full-refresh"] if args.full_refresh else []

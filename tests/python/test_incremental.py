@@ -360,3 +360,43 @@ def test_a_run_takes_what_changed_upstream_and_compares_everything_after_a_misse
         assert {late_account, corrected_account} <= staged_old
     differing = {m: n for m in USAGE_REDUCTIONS if (n := _differences(warehouse, reference, "intermediate", m))}
     assert differing == {}, f"rows that differ from a build from scratch: {differing}"
+
+
+def _last_invocation(log) -> str:
+    text = log.read_text()
+    return text[text.rindex("Running with dbt="):]
+
+
+def test_a_nightly_run_parses_only_what_changed_whatever_raw_path_it_is_given(bad_raw, tmp_path):
+    """D39: dbt reads the raw files through a link beside the build file, so its vars do not change from one
+    night to the next and it does not parse the project again; the link pins the directory the run resolved."""
+    today, yesterday, *_ = _today_and_yesterday(bad_raw, tmp_path / "raw")
+    latest = tmp_path / "exports" / "latest"  # the export job's link, swapped to each day's folder
+    latest.parent.mkdir()
+    latest.symlink_to(yesterday, target_is_directory=True)
+    work = tmp_path / "nightly"
+    env = isolated_env(work)
+    health("build", "--raw-dir", str(latest), env=env)
+    link = work / "health.raw"
+    assert link.is_symlink() and link.resolve() == yesterday.resolve()
+
+    latest.unlink()
+    latest.symlink_to(today, target_is_directory=True)
+    health("build", "--raw-dir", str(latest), env=env)
+    second = _last_invocation(work / "logs" / "dbt.log")
+    assert "Unable to do partial parsing" not in second and "skipping parsing" in second
+    assert link.resolve() == today.resolve()
+    with duckdb.connect(str(work / "health.duckdb"), read_only=True) as con:
+        staged = con.execute("select count(*) from staging.base_product__usage_events").fetchone()[0]
+        raw = con.execute(f"select count(*) from read_parquet('{today}/product/usage_events.parquet')").fetchone()[0]
+    assert staged == raw  # today's files were read (every raw row is staged: kept, superseded or quarantined)
+
+    # a folder given by another path is read too, still without parsing again
+    health("build", "--raw-dir", str(today), env=env)
+    assert "skipping parsing" in _last_invocation(work / "logs" / "dbt.log")
+
+    # something else where the link goes: a clear error, nothing removed
+    link.unlink()
+    link.mkdir()
+    refused = health("build", "--raw-dir", str(today), env=env, check=False)
+    assert refused.returncode == 2 and "is in the way" in refused.stderr and link.is_dir()
