@@ -1,5 +1,7 @@
 """Stand-ins for dbt's context functions, for sqlfluff's jinja templater only."""
 
+import datetime as _datetime
+
 
 def env_var(name, default=""):
     return default
@@ -21,3 +23,7 @@ def run_query(sql):
 
 def log(message, info=False):
     return ""
+
+
+# dbt's run_started_at (a datetime in UTC); any fixed instant renders the same SQL shape.
+run_started_at = _datetime.datetime(2026, 1, 1, tzinfo=_datetime.timezone.utc)

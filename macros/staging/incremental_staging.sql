@@ -30,6 +30,8 @@
     row. The model reads the new raw rows (health_new_rows) and the stored rows of those keys
     (health_restaged_stored), and checks and supersedes them together; delete+insert on
     source_row_number replaces the stored rows (a stored row staged again keeps its number).
+    Every row the run writes gets its staged_at (health_staged_at), which is how its tests and
+    the models after it find what it staged (health_staged_scope, D40).
 -#}
 {% macro health_staging_incremental(source, key, references={}) %}
     {{ return({
@@ -123,7 +125,7 @@
     {%- endif -%}
     {{ return(
         'select ' ~ key_column ~ ' from ' ~ ref(model)
-        ~ ' where ' ~ health_staged_scope(model, node.config.meta.health_staging)
+        ~ ' where ' ~ health_staged_scope(model)
     ) }}
 {% endmacro %}
 
@@ -144,8 +146,9 @@
 {#-
     On an incremental run, `union all` the stored rows of the keys this run stages again
     (health_restaged_keys), with the typed columns (every stored column but quarantine_reason
-    and is_superseded): they are checked and superseded again with the new rows, and replace
-    themselves (same source_row_number). Nothing on a build from scratch.
+    and is_superseded, and staged_at, which is this run's): they are checked and superseded again
+    with the new rows, and replace themselves (same source_row_number). Nothing on a build from
+    scratch.
 -#}
 {% macro health_restaged_stored() %}
     {%- if execute and this is not none and is_incremental() -%}
@@ -153,10 +156,10 @@
         {%- if not health_has_fingerprints() -%}
             {{ return('') }}
         {%- endif -%}
-        {#- the typed CTE's order: its first two columns, then the stored order (an upgraded table has source_fingerprint last) -#}
+        {#- the typed CTE's order: its first two columns, then the stored order (an upgraded table has source_fingerprint last); staged_at is this run's -#}
         {%- set columns = ['source_row_number', 'source_fingerprint'] -%}
         {%- for column in adapter.get_columns_in_relation(this) if column.name not in
-            ('source_row_number', 'source_fingerprint', 'quarantine_reason', 'is_superseded') -%}
+            ('source_row_number', 'source_fingerprint', 'quarantine_reason', 'is_superseded', 'staged_at') -%}
             {%- do columns.append(column.name) -%}
         {%- endfor %}
     union all
@@ -290,19 +293,37 @@
 
 
 {#-
-    The rows a base model (`model_name`, its meta.health_staging `rule`) staged in this
-    invocation, as a condition on its rows or on its stg_* view's (both have loaded_at and the
-    key columns): the rows loaded after the recorded loaded_at and every row of the keys it
-    staged again; every row when it staged every row, or did not run in this invocation (a
-    build from scratch, `dbt test` on its own). The data tests of staging read these rows
-    (health_test_relation): the rows a run leaves alone were tested when they were staged, and
-    any row whose outcome a change could alter is staged again with its key (D36).
+    The rows the base model `model_name` staged in this invocation, as a condition on its rows
+    or on its stg_* view's (both have staged_at): the rows with this run's staged_at, which are
+    the raw rows loaded after the recorded loaded_at and every stored row of the keys it staged
+    again, or every row when it staged every row; every row when it did not run in this
+    invocation (a build from scratch, `dbt test` on its own). The data tests of staging read
+    these rows (health_test_relation): the rows a run leaves alone were tested when they were
+    staged, and any row whose outcome a change could alter is staged again with its key (D36).
+
+    Called where the base model has run already (its tests, the hooks of the models after it),
+    so under build, run and test it asks whether the model ran and returns a constant condition,
+    which DuckDB pushes into the table scan (D40); elsewhere (compile, show) the same condition
+    in SQL.
 -#}
-{% macro health_staged_scope(model_name, rule) %}
-    {%- set loaded_after = health_staging_run('loaded_after', model_name) -%}
-    ({{ loaded_after }} is null
-    or loaded_at > {{ loaded_after }}
-    or {{ health_key(rule.key) }} in ({{ health_restaged_keys_of(model_name) }}))
+{% macro health_staged_scope(model_name) %}
+    {%- set ran -%}
+        exists (
+            select 1 from {{ health_staging_runs() }}
+            where model_name = '{{ model_name }}' and invocation_id = '{{ invocation_id }}'
+        )
+    {%- endset -%}
+    {%- if execute and flags.WHICH in ('build', 'run', 'test') -%}
+        {%- set staged = run_query('select ' ~ ran).columns[0].values()[0] -%}
+        {{ return('staged_at = ' ~ health_staged_at() if staged else 'true') }}
+    {%- endif -%}
+    {{ return('(not ' ~ ran ~ ' or staged_at = ' ~ health_staged_at() ~ ')') }}
+{% endmacro %}
+
+
+{#- A base model's staged_at: when the invocation that stages its rows started (run_started_at, UTC). -#}
+{% macro health_staged_at() %}
+    {{- return("cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)") -}}
 {% endmacro %}
 
 

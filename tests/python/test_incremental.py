@@ -28,7 +28,8 @@ from conftest import dbt, health, isolated_env
 
 
 def _differences(built, reference, schema: str, table: str) -> int:
-    """Rows of one table that are not in the other (both ways), doubles compared in single precision."""
+    """Rows of one table that are not in the other (both ways), doubles compared in single precision;
+    staged_at (when the run that staged a row started) is each build's own."""
     with duckdb.connect() as con:
         con.execute(f"attach '{built}' as built (read_only)")
         con.execute(f"attach '{reference}' as reference (read_only)")
@@ -37,6 +38,7 @@ def _differences(built, reference, schema: str, table: str) -> int:
             "where table_catalog = 'built' and table_schema = ? and table_name = ? order by ordinal_position",
             [schema, table]).fetchall()
         assert columns, f"{schema}.{table} missing"
+        columns = [(name, kind) for name, kind in columns if name != "staged_at"]
         select = ", ".join(f'cast("{name}" as float)' if kind in ("DOUBLE", "FLOAT") else f'"{name}"'
                            for name, kind in columns)
         a = f"select {select} from built.{schema}.{table}"
@@ -194,11 +196,24 @@ def test_staging_after_new_rows_late_users_and_new_versions_equals_a_full_build(
         late_events = {k for (k,) in con.execute(
             "select event_id from staging.base_product__usage_events where user_id = ?", [late_user]).fetchall()}
         staged = con.execute("select count(*) from staging.base_product__usage_events").fetchone()[0]
+        # the rows the daily run wrote carry its staged_at (its start), which its data tests read (D40)
+        marked, expected = con.execute(
+            "select count(*) filter (where staged_at = (select max(recorded_at) from main.health_staging_runs)), "
+            "count(*) filter (where loaded_at > ? or event_id in (select restaged_key from main.health_restaged_keys "
+            "where model_name = 'base_product__usage_events')) "
+            "from staging.base_product__usage_events", [runs["base_product__usage_events"]]).fetchone()
+        unmarked_staged = con.execute(
+            "select count(*) from staging.base_product__usage_events "
+            "where staged_at is distinct from (select max(recorded_at) from main.health_staging_runs) "
+            "and (loaded_at > ? or event_id in (select restaged_key from main.health_restaged_keys "
+            "where model_name = 'base_product__usage_events'))", [runs["base_product__usage_events"]]).fetchone()[0]
     # the daily run took the incremental path: it staged the new rows and the keys they and the late user touch
     assert runs["base_product__usage_events"] is not None and runs["base_product__users"] is not None
     assert corrected in restaged and late_events <= restaged and len(restaged) < staged / 2
+    assert marked == expected and unmarked_staged == 0 and 0 < marked < staged / 2
 
-    # every staged table equals the build from scratch (positions aside: the cut files reordered rows)
+    # every staged table equals the build from scratch (positions aside: the cut files reordered rows;
+    # staged_at aside: when each build ran)
     with duckdb.connect() as con:
         con.execute(f"attach '{built}' as built (read_only)")
         con.execute(f"attach '{reference}' as reference (read_only)")
@@ -210,7 +225,8 @@ def test_staging_after_new_rows_late_users_and_new_versions_equals_a_full_build(
         for table in tables:
             columns = ", ".join(f'"{c}"' for (c,) in con.execute(
                 "select column_name from information_schema.columns where table_catalog = 'built' "
-                "and table_schema = 'staging' and table_name = ? and column_name <> 'source_row_number'",
+                "and table_schema = 'staging' and table_name = ? "
+                "and column_name not in ('source_row_number', 'staged_at')",
                 [table]).fetchall())
             a, b = f"select {columns} from built.staging.{table}", f"select {columns} from reference.staging.{table}"
             n = con.execute(f"select (select count(*) from ({a} except all {b})) "
@@ -230,7 +246,7 @@ def test_a_base_table_staged_before_fingerprints_is_staged_whole_once(bad_raw, t
     warehouse = tmp_path / "health.duckdb"
     table = "staging.base_product__usage_events"
     with duckdb.connect(str(warehouse)) as con:
-        before = con.execute(f"select * exclude (source_fingerprint) from {table} order by source_row_number").fetchall()
+        before = con.execute(f"select * exclude (source_fingerprint, staged_at) from {table} order by source_row_number").fetchall()
         con.execute(f"alter table {table} drop column source_fingerprint")  # as D34's staging left it
 
     dbt("run", *STAGING_SELECTOR, env=env, raw_dir=bad_raw)
@@ -239,7 +255,7 @@ def test_a_base_table_staged_before_fingerprints_is_staged_whole_once(bad_raw, t
         runs = con.execute("select model_name, loaded_after from main.health_staging_runs "
                            "where model_name in ('base_product__usage_events', 'base_product__users') "
                            "order by recorded_at, model_name").fetchall()
-        after = con.execute(f"select * exclude (source_fingerprint) from {table} order by source_row_number").fetchall()
+        after = con.execute(f"select * exclude (source_fingerprint, staged_at) from {table} order by source_row_number").fetchall()
         fingerprints = con.execute(f"select count(source_fingerprint) from {table}").fetchone()[0]
     # the first run after the upgrade staged that table whole, and the next one took the incremental path
     assert [(m, a is None) for m, a in runs[2:5]] == [

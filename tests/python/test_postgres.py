@@ -57,6 +57,7 @@ ENGINE_SPECIFIC_COLUMNS = {
     "event_fingerprint": "sums of each engine's own hash (health_usage_fingerprint), compared within one warehouse",
     "source_fingerprint": "DuckDB's hash of a raw row (health_source_fingerprint); null on PostgreSQL, which always "
                           "stages the whole file (D35)",
+    "staged_at": "when the run that staged the row started: each build's own (D40)",
 }
 PARITY_MODEL = "pg_parity__raw_casts"
 

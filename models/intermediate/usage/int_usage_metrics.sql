@@ -1,8 +1,12 @@
 {{ config(**health_as_of_incremental()) }}
 {%- set recompute_from = health_recompute_from() %}
-{#- the first day the windows of the recomputed dates reach (none: every day) -#}
-{%- set first_window_day = none if recompute_from is none
-    else dbt.dateadd('day', -59, "cast('" ~ recompute_from ~ "' as date)") %}
+{#-
+    the first day the trailing 30 days of the recomputed dates reach (none: every day): the
+    user-days and core-feature days are read from there, since only those 30 days count them;
+    their next day of use looks forward only, so it is the same as over every day (D40)
+-#}
+{%- set first_30d_day = none if recompute_from is none
+    else dbt.dateadd('day', -29, "cast('" ~ recompute_from ~ "' as date)") %}
 
 {#-
     Product-usage metrics of every account as of every as-of date D, exactly the
@@ -51,7 +55,7 @@ user_days as (
         usage_date,
         lead(usage_date) over (partition by account_id, user_id order by usage_date) as next_usage_date
     from {{ ref('int_usage_user_days') }}
-    {% if first_window_day %}where usage_date >= {{ first_window_day }}{% endif %}
+    {% if first_30d_day %}where usage_date >= {{ first_30d_day }}{% endif %}
 
 ),
 
@@ -165,7 +169,7 @@ core_feature_days as (
     from {{ ref('int_usage_feature_days') }} as feature_days
     inner join core_features
         on feature_days.feature_key = core_features.feature_key
-    {% if first_window_day %}where feature_days.usage_date >= {{ first_window_day }}{% endif %}
+    {% if first_30d_day %}where feature_days.usage_date >= {{ first_30d_day }}{% endif %}
 
 ),
 

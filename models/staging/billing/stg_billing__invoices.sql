@@ -19,7 +19,8 @@ final as (
         currency,
         status,
         paid_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

@@ -15,7 +15,8 @@ final as (
         amount,
         currency,
         status,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

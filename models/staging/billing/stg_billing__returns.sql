@@ -14,7 +14,8 @@ final as (
         returned_at,
         amount,
         reason,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

@@ -19,7 +19,8 @@ final as (
         period_start,
         period_end,
         cancel_reason,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

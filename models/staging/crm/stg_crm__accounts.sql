@@ -16,7 +16,8 @@ final as (
         employee_count,
         csm_owner,
         created_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

@@ -15,7 +15,8 @@ final as (
         activity_type,
         direction,
         occurred_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

@@ -14,7 +14,8 @@ final as (
         job_title,
         is_primary,
         created_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

@@ -17,7 +17,8 @@ final as (
         currency,
         created_at,
         close_date,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

@@ -13,7 +13,8 @@ final as (
         feature_name,
         is_core,
         released_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

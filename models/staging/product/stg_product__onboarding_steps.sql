@@ -12,7 +12,8 @@ final as (
         account_id,
         step_key,
         completed_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

@@ -14,7 +14,8 @@ final as (
         account_id,
         feature_key,
         occurred_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

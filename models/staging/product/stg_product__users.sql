@@ -13,7 +13,8 @@ final as (
         account_id,
         created_at,
         deactivated_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

@@ -20,7 +20,8 @@ final as (
         solved_at,
         agent_reply_count,
         reopen_count,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

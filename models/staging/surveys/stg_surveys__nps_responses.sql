@@ -15,7 +15,8 @@ final as (
         score,
         comment,
         responded_at,
-        loaded_at
+        loaded_at,
+        staged_at
     from base
     where quarantine_reason is null and not is_superseded
 

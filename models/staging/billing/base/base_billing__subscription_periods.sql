@@ -107,7 +107,8 @@ final as (
         quarantine_reason is null and row_number() over (
             partition by period_id, quarantine_reason is null
             order by loaded_at desc nulls last, source_row_number desc
-        ) > 1 as is_superseded
+        ) > 1 as is_superseded,
+        {{ health_staged_at() }} as staged_at
     from checked
 
 )
