@@ -391,13 +391,25 @@
 {% endmacro %}
 
 
-{#- The recorded first date of this invocation, as SQL; 1900-01-01 when none is recorded (a build from scratch: every date). -#}
+{#-
+    The recorded first date of this invocation, as SQL; 1900-01-01 when none is recorded (a build
+    from scratch: every date). Once the model has recorded it (its later pre-hooks, its data tests,
+    the models after it) under build, run or test, a constant date, which DuckDB prunes the
+    stored dates with (D40); before that (the model's own query, compiled before its pre-hooks
+    run) and elsewhere (compile, show), the lookup in SQL.
+-#}
 {% macro health_recorded_from(model_name) %}
-    {{- return(
-        'coalesce((select max(recompute_from) from ' ~ health_incremental_runs()
-        ~ " where model_name = '" ~ model_name ~ "' and invocation_id = '" ~ invocation_id ~ "')"
-        ~ ", cast('1900-01-01' as date))"
-    ) -}}
+    {%- set recorded -%}
+        from {{ health_incremental_runs() }}
+        where model_name = '{{ model_name }}' and invocation_id = '{{ invocation_id }}'
+    {%- endset -%}
+    {%- if execute and flags.WHICH in ('build', 'run', 'test') -%}
+        {%- set row = run_query('select count(*), max(recompute_from) ' ~ recorded).rows[0] -%}
+        {%- if row[0] > 0 -%}
+            {{ return("cast('" ~ (row[1] or '1900-01-01') ~ "' as date)") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return("coalesce((select max(recompute_from) " ~ recorded ~ "), cast('1900-01-01' as date))") -}}
 {% endmacro %}
 
 
