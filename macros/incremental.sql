@@ -128,8 +128,8 @@
     latest date when it was not a date of the cadence (a Wednesday, say), and
     the rows of a recomputed date that has none now (a date without alerts), so
     the table stays equal to a full rebuild. Appending, not delete+insert on
-    as_of_date: that second delete found nothing left to delete, and cost a scan
-    of the whole table (1.2 s of fct_health_factors' 120M rows at 100,000 accounts, D40).
+    as_of_date: that second delete found nothing left to delete, and scanned the
+    stored dates for it (D40).
 -#}
 {% macro health_as_of_incremental(weights=false, upstream=none, minus_setting=none) %}
     {{ return({
@@ -391,25 +391,13 @@
 {% endmacro %}
 
 
-{#-
-    The recorded first date of this invocation, as SQL; 1900-01-01 when none is recorded (a build
-    from scratch: every date). Once the model has recorded it (its later pre-hooks, its data tests,
-    the models after it) under build, run or test, a constant date, which DuckDB prunes the
-    stored dates with (D40); before that (the model's own query, compiled before its pre-hooks
-    run) and elsewhere (compile, show), the lookup in SQL.
--#}
+{#- The recorded first date of this invocation, as SQL; 1900-01-01 when none is recorded (a build from scratch: every date). -#}
 {% macro health_recorded_from(model_name) %}
-    {%- set recorded -%}
-        from {{ health_incremental_runs() }}
-        where model_name = '{{ model_name }}' and invocation_id = '{{ invocation_id }}'
-    {%- endset -%}
-    {%- if execute and flags.WHICH in ('build', 'run', 'test') -%}
-        {%- set row = run_query('select count(*), max(recompute_from) ' ~ recorded).rows[0] -%}
-        {%- if row[0] > 0 -%}
-            {{ return("cast('" ~ (row[1] or '1900-01-01') ~ "' as date)") }}
-        {%- endif -%}
-    {%- endif -%}
-    {{- return("coalesce((select max(recompute_from) " ~ recorded ~ "), cast('1900-01-01' as date))") -}}
+    {{- return(
+        'coalesce((select max(recompute_from) from ' ~ health_incremental_runs()
+        ~ " where model_name = '" ~ model_name ~ "' and invocation_id = '" ~ invocation_id ~ "')"
+        ~ ", cast('1900-01-01' as date))"
+    ) -}}
 {% endmacro %}
 
 
