@@ -467,8 +467,18 @@
         '{{ this.identifier }}',
         '{{ invocation_id }}',
         {% if recompute_from is none %}null{% else %}cast('{{ recompute_from }}' as date){% endif %},
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+        {{ health_run_started_at() }}
     )
+{% endmacro %}
+
+
+{#-
+    When this dbt invocation started (run_started_at, UTC), as a timestamp: the recorded_at of
+    its records (health_incremental_runs, health_staging_runs) and the staged_at of the rows its
+    base models write (D40), so a row's staged_at names the run that staged it.
+-#}
+{% macro health_run_started_at() %}
+    {{- return("cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)") -}}
 {% endmacro %}
 
 

@@ -30,7 +30,7 @@
     row. The model reads the new raw rows (health_new_rows) and the stored rows of those keys
     (health_restaged_stored), and checks and supersedes them together; delete+insert on
     source_row_number replaces the stored rows (a stored row staged again keeps its number).
-    Every row the run writes gets its staged_at (health_staged_at), which is how its tests and
+    Every row the run writes gets its staged_at (health_run_started_at, as recorded_at), which is how its tests and
     the models after it find what it staged (health_staged_scope, D40).
 -#}
 {% macro health_staging_incremental(source, key, references={}) %}
@@ -307,23 +307,12 @@
     in SQL.
 -#}
 {% macro health_staged_scope(model_name) %}
-    {%- set ran -%}
-        exists (
-            select 1 from {{ health_staging_runs() }}
-            where model_name = '{{ model_name }}' and invocation_id = '{{ invocation_id }}'
-        )
-    {%- endset -%}
+    {%- set recorded_at = health_staging_run('recorded_at', model_name) -%}
     {%- if execute and flags.WHICH in ('build', 'run', 'test') -%}
-        {%- set staged = run_query('select ' ~ ran).columns[0].values()[0] -%}
-        {{ return('staged_at = ' ~ health_staged_at() if staged else 'true') }}
+        {%- set staged = run_query('select ' ~ recorded_at ~ ' is not null').columns[0].values()[0] -%}
+        {{ return('staged_at = ' ~ health_run_started_at() if staged else 'true') }}
     {%- endif -%}
-    {{ return('(not ' ~ ran ~ ' or staged_at = ' ~ health_staged_at() ~ ')') }}
-{% endmacro %}
-
-
-{#- A base model's staged_at: when the invocation that stages its rows started (run_started_at, UTC). -#}
-{% macro health_staged_at() %}
-    {{- return("cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)") -}}
+    {{ return('(' ~ recorded_at ~ ' is null or staged_at = ' ~ health_run_started_at() ~ ')') }}
 {% endmacro %}
 
 
@@ -417,7 +406,7 @@
         '{{ invocation_id }}' as invocation_id,
         staged.loaded_after,
         staged.row_offset,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as recorded_at
+        {{ health_run_started_at() }} as recorded_at
     from (
         {%- if this is not none and is_incremental() and health_has_fingerprints() %}
             {{ adapter.dispatch('health_staging_decision', 'customer_health')() }}

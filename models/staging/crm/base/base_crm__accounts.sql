@@ -69,7 +69,7 @@ final as (
             partition by account_id, quarantine_reason is null
             order by loaded_at desc nulls last, source_row_number desc
         ) > 1 as is_superseded,
-        {{ health_staged_at() }} as staged_at
+        {{ health_run_started_at() }} as staged_at
     from checked
 
 )
