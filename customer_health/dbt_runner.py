@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,75 @@ def _release_duckdb() -> None:
     gc.collect()
 
 
+def _most_waited_on_first(self, graph) -> dict[str, int]:
+    """A node's priority: the more nodes wait on it, the sooner it runs (lower runs first, as in dbt)."""
+    import networkx as nx  # dbt's own dependency
+
+    return {node: -len(nx.descendants(graph, node)) for node in graph.nodes()}
+
+
+def _get_when_a_thread_is_free(get):
+    """dbt's GraphQueue.get, called only once fewer nodes are running than dbt has threads."""
+
+    def get_when_free(self, block=True, timeout=None):
+        threads = getattr(self, "health_threads", None)
+        if threads:
+            with self.lock:
+                while len(self.in_progress) >= threads:
+                    self.some_task_done.wait()
+        return get(self, block, timeout)
+
+    return get_when_free
+
+
+def _run_queue_with_threads(run_queue):
+    """dbt's run_queue, with its queue told how many threads take from it."""
+
+    def run_queue_with_threads(self, pool):
+        if self.job_queue is not None:
+            self.job_queue.health_threads = self.config.threads
+        return run_queue(self, pool)
+
+    return run_queue_with_threads
+
+
+@contextmanager
+def most_waited_on_first():
+    """While the block runs, dbt runs first, of the nodes that are ready, the one more nodes wait on (D41).
+
+    dbt scores the nodes by their depth in the graph, shallowest first, but its main thread hands
+    every node to the thread pool as soon as it is ready, so nodes run in the order they became
+    ready: a model on the longest chain (the usage events, their reductions, the metrics, the
+    score) waits behind shallow models and tests that nothing needs yet. Here the main thread
+    takes a node only when a thread is free, and takes the ready node with the most nodes after
+    it (ties by node id, as in dbt). A node still runs only after everything it needs. dbt's own
+    methods come back after the block. When dbt-core no longer has them (an upgrade moved them),
+    nothing changes: the order is a speed-up, never a condition of the result.
+    """
+    try:
+        from dbt.graph.queue import GraphQueue
+        from dbt.task.runnable import GraphRunnableTask
+    except ImportError:  # pragma: no cover - dbt-core moved its queue
+        yield False
+        return
+    originals = [
+        (GraphQueue, "_get_scores", _most_waited_on_first),
+        (GraphQueue, "get", _get_when_a_thread_is_free(GraphQueue.__dict__.get("get"))),
+        (GraphRunnableTask, "run_queue", _run_queue_with_threads(GraphRunnableTask.__dict__.get("run_queue"))),
+    ]
+    if any(cls.__dict__.get(name) is None for cls, name, _ in originals):  # pragma: no cover
+        yield False
+        return
+    saved = [(cls, name, cls.__dict__[name]) for cls, name, _ in originals]
+    for cls, name, replacement in originals:
+        setattr(cls, name, replacement)
+    try:
+        yield True
+    finally:
+        for cls, name, original in saved:
+            setattr(cls, name, original)
+
+
 def run_dbt(
     command: str,
     dbt_vars: dict[str, Any] | None = None,
@@ -85,7 +155,8 @@ def run_dbt(
     args += extra_args or []
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     try:
-        result = dbtRunner(callbacks=[_progress(stream)]).invoke(args)
+        with most_waited_on_first():
+            result = dbtRunner(callbacks=[_progress(stream)]).invoke(args)
     finally:
         _release_duckdb()
     if result.exception is not None:

@@ -148,7 +148,9 @@
     (health_restaged_keys), with the typed columns (every stored column but quarantine_reason
     and is_superseded, and staged_at, which is this run's): they are checked and superseded again
     with the new rows, and replace themselves (same source_row_number). Nothing on a build from
-    scratch.
+    scratch. The rows are found by their key, then read by their source_row_number: the key
+    column of every stored row is read, the other columns only in the row groups that hold such
+    a row, and none when no stored row has a key staged again, the usual case (D42).
 -#}
 {% macro health_restaged_stored() %}
     {%- if execute and this is not none and is_incremental() -%}
@@ -165,7 +167,11 @@
     union all
     select {{ columns | join(', ') }}
     from {{ this }}
-    where {{ health_key(rule.key) }} in ({{ health_restaged_keys_of(this.identifier) }})
+    where source_row_number in (
+        select source_row_number
+        from {{ this }}
+        where {{ health_key(rule.key) }} in ({{ health_restaged_keys_of(this.identifier) }})
+    )
     {%- endif -%}
 {% endmacro %}
 

@@ -2,17 +2,23 @@
     int_subscription_metrics builds its rows from each account's first as-of date on
     (for speed, without joining int_account_as_of_dates). This proves that they are
     exactly the rows of int_account_as_of_dates: returns any key found on one side only.
+    On the dates this run wrote into int_subscription_metrics (health_test_relation),
+    every date on a build from scratch or under `dbt test`; older dates were compared by
+    the run that wrote them, and a correction older than the look-back reaches the
+    metrics only with --full-refresh or health_rescore_from (D31).
 -#}
 
 with account_dates as (
 
     select * from {{ ref('int_account_as_of_dates') }}
+    where as_of_date >= {{ health_recorded_from('int_subscription_metrics') }}
 
 ),
 
 subscription_metrics as (
 
-    select * from {{ ref('int_subscription_metrics') }}
+    select subscription_metrics.*
+    from {{ health_test_relation(ref('int_subscription_metrics')) }} as subscription_metrics
 
 ),
 

@@ -1,0 +1,100 @@
+"""The order in which dbt runs the nodes that are ready (DECISIONLOG D41).
+
+dbt hands every node to its threads as soon as it is ready, in the order of its depth in the graph;
+`health build` takes a node only when a thread is free, and the ready node that more nodes wait on
+first. What is tested is the order a queue gives, that it waits for a free thread, and that dbt's
+own methods come back after the run, not the speed (measured by `make bench`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import networkx as nx
+from dbt.graph.queue import GraphQueue
+
+from customer_health.dbt_runner import most_waited_on_first
+
+
+class _Manifest:
+    """What GraphQueue asks of a manifest: the node of an id."""
+
+    def expect(self, node_id):
+        return node_id
+
+
+def _queue(edges, nodes) -> GraphQueue:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    return GraphQueue(graph, _Manifest(), set(nodes))
+
+
+def _run_order(edges, nodes) -> list[str]:
+    """The order one dbt thread runs the graph in: take a ready node, finish it, take the next."""
+    queue = _queue(edges, nodes)
+    order = []
+    while not queue.empty():
+        node = queue.get(block=False)
+        order.append(node)
+        queue.mark_done(node)
+    return order
+
+
+# A chain that everything downstream waits on (the usage events, their reductions, the score) and
+# a model that nothing needs; the chain's second model is one level deeper than the lone model.
+EDGES = [("model.chain_1", "model.chain_2"), ("model.chain_2", "model.chain_3")]
+NODES = ["model.a_lone", "model.chain_1", "model.chain_2", "model.chain_3"]
+
+
+def test_dbt_alone_runs_the_shallowest_ready_node_first():
+    assert _run_order(EDGES, NODES) == ["model.a_lone", "model.chain_1", "model.chain_2", "model.chain_3"]
+
+
+def test_health_runs_first_the_ready_node_that_more_nodes_wait_on():
+    with most_waited_on_first() as applied:
+        assert applied
+        order = _run_order(EDGES, NODES)
+    # chain_2 (one node waits on it) before a_lone (none); a tie (a_lone, chain_3) goes by node id.
+    assert order == ["model.chain_1", "model.chain_2", "model.a_lone", "model.chain_3"]
+
+
+def test_a_node_still_waits_for_what_it_needs():
+    edges = EDGES + [("model.a_lone", "model.chain_3")]
+    with most_waited_on_first():
+        order = _run_order(edges, NODES)
+    assert order.index("model.a_lone") < order.index("model.chain_3")
+    assert order.index("model.chain_2") < order.index("model.chain_3")
+
+
+def test_the_next_node_is_taken_only_when_a_thread_is_free():
+    with most_waited_on_first():
+        queue = _queue(EDGES, NODES)
+        queue.health_threads = 1  # what run_queue sets from dbt's threads
+        first = queue.get()
+        taken = []
+        taker = threading.Thread(target=lambda: taken.append(queue.get()), daemon=True)
+        taker.start()
+        taker.join(0.5)
+        # model.a_lone is ready, but the one thread is busy with the first node
+        assert taker.is_alive() and not taken
+        queue.mark_done(first)
+        taker.join(10)
+    assert first == "model.chain_1"
+    # chosen when the thread came free: chain_2, ready by then, has a node after it
+    assert taken == ["model.chain_2"]
+
+
+def test_dbt_methods_come_back_after_the_run_even_when_it_fails():
+    from dbt.task.runnable import GraphRunnableTask
+
+    names = [(GraphQueue, "_get_scores"), (GraphQueue, "get"), (GraphRunnableTask, "run_queue")]
+    originals = [cls.__dict__[name] for cls, name in names]
+    try:
+        with most_waited_on_first():
+            assert all(cls.__dict__[name] is not o for (cls, name), o in zip(names, originals))
+            raise RuntimeError("the build failed")
+    except RuntimeError:
+        pass
+    assert all(cls.__dict__[name] is o for (cls, name), o in zip(names, originals))
+    assert _run_order(EDGES, NODES)[0] == "model.a_lone"
