@@ -191,14 +191,16 @@
     loaded after the recorded loaded_at (a new version of a stored key, or a first one), and
     the keys of the stored rows that point at a reference whose status changed. A row without
     a key is staged only when new: its first rule broken is the missing key, whatever its
-    references.
+    references. The recorded loaded_at is read first and written as a constant, which DuckDB
+    pushes into the scan of the raw file; the stored rows are found by reference, then read by
+    source_row_number (D42).
 -#}
 {% macro health_record_restaged_keys() %}
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return('') }}
     {%- endif -%}
     {%- set rule = config.get('meta', {}).get('health_staging', {}) -%}
-    {%- set loaded_after = health_staged_after() -%}
+    {%- set loaded_after = run_query('select ' ~ health_staged_after()).columns[0].values()[0] -%}
     delete from {{ health_restaged_keys() }}
     where model_name = '{{ this.identifier }}';
 
@@ -210,14 +212,18 @@
     from (
         select {{ health_key(rule.key, raw=true) }} as restaged_key
         from {{ source(rule.source[0], rule.source[1]) }}
-        where {{ cast_raw('_loaded_at', 'timestamp') }} > {{ loaded_after }}
+        where {{ cast_raw('_loaded_at', 'timestamp') }} > cast({{ "'" ~ loaded_after ~ "'" if loaded_after is not none else 'null' }} as timestamp)
         {%- for column, reference in rule.references.items() %}
 
         union all
 
         select {{ health_key(rule.key) }} as restaged_key
         from {{ this }}
-        where {{ column }} in ({{ health_changed_references(column, reference) }})
+        where source_row_number in (
+            select source_row_number
+            from {{ this }}
+            where {{ column }} in ({{ health_changed_references(column, reference) }})
+        )
         {%- endfor %}
     ) as keys
     where keys.restaged_key is not null
