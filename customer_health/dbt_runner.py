@@ -83,12 +83,53 @@ def _get_when_a_thread_is_free(get):
     return get_when_free
 
 
-def _run_queue_with_threads(run_queue):
-    """dbt's run_queue, with its queue told how many threads take from it."""
+def _adds_to_a_built_warehouse(task) -> bool:
+    """Whether the run adds to a built warehouse: no --full-refresh, and every incremental model it runs exists.
+
+    Read from dbt's relation cache, filled before the nodes run. Anything unexpected: no.
+    """
+    try:
+        from dbt.adapters.factory import get_adapter
+        from dbt.flags import get_flags
+
+        if getattr(get_flags(), "FULL_REFRESH", False):
+            return False
+        cache = get_adapter(task.config).cache
+        nodes = [task.manifest.nodes[uid] for uid in task.job_queue.get_selected_nodes() if uid in task.manifest.nodes]
+        incremental = [n for n in nodes if n.resource_type == "model" and n.config.materialized == "incremental"]
+        if not incremental:
+            return False
+        for node in incremental:
+            stored = {(r.identifier or "").lower() for r in cache.get_relations(node.database, node.schema)}
+            if (node.alias or node.name).lower() not in stored:
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - the order is a speed-up: when in doubt, dbt's own
+        return False
+
+
+def _back_to_dbt_order(queue, dbt_scores) -> None:
+    """Give the queue dbt's own scores, and the nodes already waiting in it (none taken yet) with them."""
+    queue._scores = dbt_scores(queue, queue.graph)
+    with queue.lock:
+        waiting = []
+        while not queue.inner.empty():
+            waiting.append(queue.inner.get_nowait()[1])
+            queue.inner.task_done()
+        for node in waiting:
+            queue.inner.put((queue._scores[node], node))
+
+
+def _run_queue_with_threads(run_queue, dbt_scores):
+    """dbt's run_queue: on a built warehouse, with its queue told how many threads take from it;
+    on a build from scratch (or --full-refresh), in dbt's own order."""
 
     def run_queue_with_threads(self, pool):
         if self.job_queue is not None:
-            self.job_queue.health_threads = self.config.threads
+            if _adds_to_a_built_warehouse(self):
+                self.job_queue.health_threads = self.config.threads
+            else:
+                _back_to_dbt_order(self.job_queue, dbt_scores)
         return run_queue(self, pool)
 
     return run_queue_with_threads
@@ -96,17 +137,23 @@ def _run_queue_with_threads(run_queue):
 
 @contextmanager
 def most_waited_on_first():
-    """While the block runs, dbt runs first, of the nodes that are ready, the one more nodes wait on (D41).
+    """While the block runs, a run on a built warehouse runs first the ready node more nodes wait on (D41).
 
     dbt scores the nodes by their depth in the graph, shallowest first, but its main thread hands
     every node to the thread pool as soon as it is ready, so nodes run in the order they became
     ready: a model on the longest chain (the usage events, their reductions, the metrics, the
-    score) waits behind shallow models and tests that nothing needs yet. Here the main thread
-    takes a node only when a thread is free, and takes the ready node with the most nodes after
-    it (ties by node id, as in dbt). A node still runs only after everything it needs. dbt's own
+    score) waits behind shallow models and tests that nothing needs yet. In a run that adds to a
+    built warehouse (a scheduled run) the main thread here takes a node only when a thread is
+    free, and takes the ready node with the most nodes after it (ties by node id, as in dbt).
+    A build from scratch or --full-refresh keeps dbt's order: there the order packs heavy models
+    side by side under the memory limit, and was measured slower. HEALTH_NODE_ORDER=dbt keeps
+    dbt's order for every run. A node still runs only after everything it needs. dbt's own
     methods come back after the block. When dbt-core no longer has them (an upgrade moved them),
     nothing changes: the order is a speed-up, never a condition of the result.
     """
+    if os.environ.get("HEALTH_NODE_ORDER", "") == "dbt":
+        yield False
+        return
     try:
         from dbt.graph.queue import GraphQueue
         from dbt.task.runnable import GraphRunnableTask
@@ -116,7 +163,8 @@ def most_waited_on_first():
     originals = [
         (GraphQueue, "_get_scores", _most_waited_on_first),
         (GraphQueue, "get", _get_when_a_thread_is_free(GraphQueue.__dict__.get("get"))),
-        (GraphRunnableTask, "run_queue", _run_queue_with_threads(GraphRunnableTask.__dict__.get("run_queue"))),
+        (GraphRunnableTask, "run_queue", _run_queue_with_threads(
+            GraphRunnableTask.__dict__.get("run_queue"), GraphQueue.__dict__.get("_get_scores"))),
     ]
     if any(cls.__dict__.get(name) is None for cls, name, _ in originals):  # pragma: no cover
         yield False

@@ -182,13 +182,16 @@
 
 
 {#-
-    `where <the rows this run recomputes>` for the rows a usage reduction reads (their
-    usage day: the `day` of its rule), on an incremental run; nothing on a build from scratch.
+    What a usage reduction reads from `relation` (its `source`), as a query: every row on a
+    build from scratch; on an incremental run the rows it recomputes (their usage day: the
+    `day` of its rule), health_recomputed_rows.
 -#}
-{% macro health_usage_recomputed() %}
+{% macro health_usage_recomputed(relation) %}
     {%- if execute and this is not none and is_incremental() -%}
         {%- set rule = health_incremental_rule() -%}
-        where {{ health_recomputed_scope(this.identifier, rule, date=rule.changes.day) }}
+        {{ health_recomputed_rows(relation, this.identifier, rule, date=rule.changes.day) }}
+    {%- else -%}
+        select * from {{ relation }}
     {%- endif -%}
 {% endmacro %}
 
@@ -403,33 +406,66 @@
 
 {% macro health_delete_recomputed() %}
     {%- if this is not none and is_incremental() -%}
+        {%- set rule = health_incremental_rule() -%}
         delete from {{ this }}
-        where {{ health_recomputed_scope(this.identifier, health_incremental_rule()) }}
+        where {{ health_recomputed_scope(this.identifier, rule) }}
+        {%- if rule.get('changes') %};
+
+        delete from {{ this }}
+        where {{ health_changed_accounts_scope(this.identifier) }}
+        {%- endif -%}
     {%- endif -%}
 {% endmacro %}
 
 
 {#-
-    The rows an incremental model recomputes in this invocation, as a condition:
-    its date column (as_of_date; usage_date for the usage reductions, or the
-    expression `date` of the rows it reads) from the recorded first date on
-    (every date when none is recorded: a build from scratch), and, for a model
-    with a `changes` rule, every row of the accounts recorded as changed. The
-    delete hook, the model's own read and its data tests use this one condition
-    (`rule`: the model's meta.health_incremental), in parentheses.
+    The rows an incremental model recomputes in this invocation: its date column
+    (as_of_date; usage_date for the usage reductions, or the expression `date` of
+    the rows it reads) from the recorded first date on (every date when none is
+    recorded: a build from scratch), as a condition (health_recomputed_scope), and,
+    for a model with a `changes` rule, every row of the accounts recorded as changed
+    (health_changed_accounts_scope). The delete hook, the model's own read and its
+    data tests use these definitions (`rule`: the model's meta.health_incremental).
+    They are read as two parts, never as `date >= ... or account_id in (...)`: with
+    the `or`, DuckDB reads the account of every stored row to test it; apart, the
+    changed accounts, nearly always none, cost nothing (D44).
 -#}
 {% macro health_recomputed_scope(model_name, rule, date=none) %}
     {%- set column = date or rule.get('date_column') or 'as_of_date' -%}
-    ({{ column }} >= {{ health_recorded_from(model_name) }}
+    ({{ column }} >= {{ health_recorded_from(model_name) }})
+{%- endmacro %}
+
+
+{#- The rows of the accounts a usage reduction `model_name` recorded as changed in this invocation, as a condition. -#}
+{% macro health_changed_accounts_scope(model_name) %}
+    account_id in (
+        select changed.account_id
+        from {{ health_changed_accounts() }} as changed
+        where
+            changed.model_name = '{{ model_name }}'
+            and changed.invocation_id = '{{ invocation_id }}'
+    )
+{%- endmacro %}
+
+
+{#-
+    The rows of `relation` that the incremental model `model_name` recomputes, as a query:
+    the dates from the recorded first one, and, with a `changes` rule, the older rows of the
+    changed accounts.
+-#}
+{% macro health_recomputed_rows(relation, model_name, rule, date=none) %}
+    {%- set column = date or rule.get('date_column') or 'as_of_date' -%}
+    select * from {{ relation }}
+    where {{ health_recomputed_scope(model_name, rule, date) }}
     {%- if rule.get('changes') %}
-        or account_id in (
-            select changed.account_id
-            from {{ health_changed_accounts() }} as changed
-            where
-                changed.model_name = '{{ model_name }}'
-                and changed.invocation_id = '{{ invocation_id }}'
-        )
-    {%- endif -%})
+
+    union all
+
+    select * from {{ relation }}
+    where
+        not coalesce({{ column }} >= {{ health_recorded_from(model_name) }}, false)
+        and {{ health_changed_accounts_scope(model_name) }}
+    {%- endif -%}
 {% endmacro %}
 
 
@@ -498,7 +534,7 @@
     {%- for candidate in graph.nodes.values() if candidate.resource_type == 'model'
         and candidate.alias == relation.identifier -%}
         {%- if 'health_incremental' in candidate.config.meta -%}
-            {%- set scope = health_recomputed_scope(candidate.name, candidate.config.meta.health_incremental) -%}
+            {{ return('(' ~ health_recomputed_rows(relation, candidate.name, candidate.config.meta.health_incremental) ~ ')') }}
         {%- else -%}
             {%- set staging = health_staging_node(candidate) -%}
             {%- if staging is none -%}

@@ -13,6 +13,7 @@ import threading
 import networkx as nx
 from dbt.graph.queue import GraphQueue
 
+from customer_health import dbt_runner
 from customer_health.dbt_runner import most_waited_on_first
 
 
@@ -98,3 +99,53 @@ def test_dbt_methods_come_back_after_the_run_even_when_it_fails():
         pass
     assert all(cls.__dict__[name] is o for (cls, name), o in zip(names, originals))
     assert _run_order(EDGES, NODES)[0] == "model.a_lone"
+
+
+def test_a_build_from_scratch_gets_dbt_order_back_before_any_node_is_taken():
+    original = GraphQueue.__dict__["_get_scores"]
+    with most_waited_on_first():
+        queue = _queue(EDGES, NODES)
+        dbt_runner._back_to_dbt_order(queue, original)
+        order = []
+        while not queue.empty():
+            node = queue.get(block=False)
+            order.append(node)
+            queue.mark_done(node)
+    assert order == ["model.a_lone", "model.chain_1", "model.chain_2", "model.chain_3"]
+    assert queue.inner.unfinished_tasks == 0  # dbt's join() at the end of the run returns
+
+
+class _Node:
+    def __init__(self, name, materialized):
+        self.name = self.alias = name
+        self.database, self.schema, self.resource_type = "health", "main", "model"
+        self.config = type("Config", (), {"materialized": materialized})()
+
+
+class _Task:
+    def __init__(self, nodes):
+        self.config = None
+        self.manifest = type("Manifest", (), {"nodes": {f"model.{n.name}": n for n in nodes}})()
+        self.job_queue = type("Queue", (), {"get_selected_nodes": lambda queue: set(self.manifest.nodes)})()
+
+
+def _with_stored(monkeypatch, stored):
+    relation = type("Relation", (), {})
+    relations = []
+    for name in stored:
+        r = relation()
+        r.identifier = name
+        relations.append(r)
+    cache = type("Cache", (), {"get_relations": lambda cache, database, schema: relations})()
+    monkeypatch.setattr("dbt.adapters.factory.get_adapter", lambda config: type("Adapter", (), {"cache": cache})())
+
+
+def test_a_run_takes_the_new_order_only_on_a_built_warehouse(monkeypatch):
+    task = _Task([_Node("fct_health_factors", "incremental"), _Node("int_usage_metrics", "incremental"),
+                  _Node("dim_accounts", "table")])
+    _with_stored(monkeypatch, ["fct_health_factors", "int_usage_metrics"])
+    assert dbt_runner._adds_to_a_built_warehouse(task)
+    _with_stored(monkeypatch, ["fct_health_factors"])  # one incremental model still to build
+    assert not dbt_runner._adds_to_a_built_warehouse(task)
+    _with_stored(monkeypatch, [])  # a build from scratch
+    assert not dbt_runner._adds_to_a_built_warehouse(task)

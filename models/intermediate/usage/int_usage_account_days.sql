@@ -15,8 +15,7 @@
 
 with user_days as (
 
-    select * from {{ ref('int_usage_user_days') }}
-    {{ health_usage_recomputed() }}
+    {{ health_usage_recomputed(ref('int_usage_user_days')) }}
 
 ),
 

@@ -16,8 +16,7 @@
 
 with usage_events as (
 
-    select * from {{ ref('stg_product__usage_events') }}
-    {{ health_usage_recomputed() }}
+    {{ health_usage_recomputed(ref('stg_product__usage_events')) }}
 
 ),
 

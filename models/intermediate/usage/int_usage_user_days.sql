@@ -17,8 +17,7 @@
 
 with usage_events as (
 
-    select * from {{ ref('stg_product__usage_events') }}
-    {{ health_usage_recomputed() }}
+    {{ health_usage_recomputed(ref('stg_product__usage_events')) }}
 
 ),
 
