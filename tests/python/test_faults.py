@@ -6,7 +6,8 @@ reference run `clean_run` (build file and publication), what a bad night can do:
 1. `health validate` killed in the middle of validation (at its first public suite);
 2. `health validate` to the end, then `health publish` killed as it starts copying;
 3. `health run` on another company (other public tables) killed in the middle of the dbt build, after
-   mart_company_kpis was rebuilt: the build file now mixes that run's tables with the reference's;
+   fct_health_factors was rebuilt and before fct_health_history, which reads it, could be (whatever the
+   order of the other nodes, D41): the build file now mixes that run's tables with the reference's;
    validate and publish must refuse it;
 4. `health run` to the end, while a second `health run` started at once must be refused.
 
@@ -139,7 +140,7 @@ def recovery(clean_run, clean_raw, tmp_path_factory):
         started = time.monotonic()
         other = work / "other_raw"
         health("generate", "--accounts", "60", "--seed", "12", "--out", str(other), env=env)
-        facts["build_pid"], facts["build_out"] = kill_at(" model mart_company_kpis ", "run", "--raw-dir", str(other),
+        facts["build_pid"], facts["build_out"] = kill_at(" model fct_health_factors ", "run", "--raw-dir", str(other),
                                                          env=env)
         facts["after_build_kill"] = publication_state(root)
         facts["killed_build_marker"] = (work / "health.duckdb.building").exists()
@@ -188,7 +189,7 @@ def test_killed_runs_leave_the_last_publication_readable_and_intact(recovery):
         recovery["validate_out"]
     assert recovery["validate"].returncode == 0, recovery["validate"].stderr[-2000:]
     assert "publish: release" not in recovery["publish_out"]
-    assert " model mart_company_kpis " in recovery["build_out"] and "build: done" not in recovery["build_out"]
+    assert " model fct_health_factors " in recovery["build_out"] and "build: done" not in recovery["build_out"]
     for point in ("after_validate_kill", "after_publish_kill", "after_build_kill"):
         assert recovery[point] == reference, point  # same release, same tables, DuckDB = Parquet
 
@@ -208,11 +209,11 @@ def test_an_unfinished_build_is_never_validated_or_published(recovery):
         assert first.startswith(f"health {step}: {step} failed: ") and "did not finish" in first, first
         assert f"pid {recovery['build_pid']}" in first and "Traceback" not in proc.stderr
     # The build file really was a mix (when it can be read before a writer replays its log): the other company's
-    # KPIs beside the reference's health history.
+    # factors beside the reference's health history, which is built from them and so not yet rebuilt.
     killed = recovery["killed_build_checksums"]
     if isinstance(killed, dict):
         reference = recovery["reference"]["checksums"]
-        assert killed["mart_company_kpis"] != reference["mart_company_kpis"]
+        assert killed["fct_health_factors"] != reference["fct_health_factors"]
         assert killed["fct_health_history"] == reference["fct_health_history"]
 
 
