@@ -160,17 +160,17 @@ def most_waited_on_first():
     except ImportError:  # pragma: no cover - dbt-core moved its queue
         yield False
         return
-    originals = [
+    replacements = [
         (GraphQueue, "_get_scores", _most_waited_on_first),
         (GraphQueue, "get", _get_when_a_thread_is_free(GraphQueue.__dict__.get("get"))),
         (GraphRunnableTask, "run_queue", _run_queue_with_threads(
             GraphRunnableTask.__dict__.get("run_queue"), GraphQueue.__dict__.get("_get_scores"))),
     ]
-    if any(cls.__dict__.get(name) is None for cls, name, _ in originals):  # pragma: no cover
+    if any(cls.__dict__.get(name) is None for cls, name, _ in replacements):  # pragma: no cover
         yield False
         return
-    saved = [(cls, name, cls.__dict__[name]) for cls, name, _ in originals]
-    for cls, name, replacement in originals:
+    saved = [(cls, name, cls.__dict__[name]) for cls, name, _ in replacements]
+    for cls, name, replacement in replacements:
         setattr(cls, name, replacement)
     try:
         yield True
@@ -214,5 +214,26 @@ def run_dbt(
         status = str(node_result.status).lower()
         if status in ("error", "fail", "runtime error"):
             message = " ".join(str(node_result.message or "").split())
+            if status == "fail" and (target or "duckdb") == "duckdb":
+                message += _failing_rows(node_result.node)
             failures.append(f"{node_result.node.name}: {status}: {message}"[:400])
     return DbtOutcome(success=bool(result.success), failures=failures)
+
+
+def _failing_rows(node, limit: int = 3) -> str:
+    """The first rows a failed data test returned, read from the build file once dbt has closed it:
+    for not_null_columns, the columns that have nulls and how many (D48). Best effort: '' if unreadable."""
+    try:
+        import duckdb
+
+        path = os.environ.get("HEALTH_DUCKDB_PATH")
+        if not path or not node.compiled_code:
+            return ""
+        with duckdb.connect(path, read_only=True) as con:
+            cursor = con.execute(f"select * from ({node.compiled_code}) as failing limit {limit + 1}")
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+    except Exception:  # noqa: BLE001 - a detail of the message, never a second failure
+        return ""
+    shown = "; ".join(", ".join(f"{n}={v}" for n, v in zip(names, row)) for row in rows[:limit])
+    return f" (rows: {shown}{'; ...' if len(rows) > limit else ''})" if rows else ""

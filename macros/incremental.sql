@@ -454,16 +454,16 @@
     changed accounts.
 -#}
 {% macro health_recomputed_rows(relation, model_name, rule, date=none) %}
-    {%- set column = date or rule.get('date_column') or 'as_of_date' -%}
+    {%- set scope = health_recomputed_scope(model_name, rule, date) -%}
     select * from {{ relation }}
-    where {{ health_recomputed_scope(model_name, rule, date) }}
+    where {{ scope }}
     {%- if rule.get('changes') %}
 
     union all
 
     select * from {{ relation }}
     where
-        not coalesce({{ column }} >= {{ health_recorded_from(model_name) }}, false)
+        not coalesce({{ scope }}, false)
         and {{ health_changed_accounts_scope(model_name) }}
     {%- endif -%}
 {% endmacro %}

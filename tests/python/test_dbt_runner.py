@@ -8,12 +8,19 @@ own methods come back after the run, not the speed (measured by `make bench`).
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import threading
 
+import duckdb
 import networkx as nx
 from dbt.graph.queue import GraphQueue
 
-from customer_health import dbt_runner
+from conftest import isolated_env
+
+from customer_health import PROJECT_DIR, dbt_runner
 from customer_health.dbt_runner import most_waited_on_first
 
 
@@ -149,3 +156,25 @@ def test_a_run_takes_the_new_order_only_on_a_built_warehouse(monkeypatch):
     assert not dbt_runner._adds_to_a_built_warehouse(task)
     _with_stored(monkeypatch, [])  # a build from scratch
     assert not dbt_runner._adds_to_a_built_warehouse(task)
+
+
+def test_a_failed_not_null_columns_test_names_the_columns_with_nulls(clean_raw, clean_run, tmp_path):
+    """One not_null test per model (D48): a failure still says which column has nulls and how many.
+    `dbt test` on its own tests every row, through the scope a daily run uses with no recorded date,
+    the case where DuckDB 2.0.0 found nothing with sum(case ...) (D48)."""
+    env = isolated_env(tmp_path)
+    shutil.copy(clean_run[0] / "health.duckdb", tmp_path / "health.duckdb")
+    with duckdb.connect(str(tmp_path / "health.duckdb")) as con:
+        con.execute("update main.fct_health_history set lifecycle_stage = null "
+                    "where account_id = (select min(account_id) from main.fct_health_history)")
+        nulls = con.execute("select count(*) from main.fct_health_history where lifecycle_stage is null").fetchone()[0]
+    assert nulls > 0
+    script = ("import json, sys; from customer_health.dbt_runner import run_dbt; "
+              "o = run_dbt('test', dbt_vars={'raw_dir': sys.argv[1], 'raw_format': 'parquet'}, "
+              "extra_args=['-s', 'fct_health_history']); print(json.dumps(o.failures))")
+    proc = subprocess.run([sys.executable, "-c", script, str(clean_raw)], cwd=PROJECT_DIR, env=env,
+                          capture_output=True, text=True, timeout=900)
+    failures = json.loads(proc.stdout.strip().splitlines()[-1])
+    named = [f for f in failures if f.startswith("not_null_columns_fct_health_history")]
+    assert len(named) == 1, failures
+    assert f"(rows: column_name=lifecycle_stage, null_rows={nulls})" in named[0]

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from conftest import dbt, health, isolated_env
+
+from customer_health import PROJECT_DIR
 
 
 def _differences(built, reference, schema: str, table: str) -> int:
@@ -90,6 +95,53 @@ def test_a_daily_run_after_an_earlier_one_equals_a_full_build(clean_raw, clean_r
                  if (n := _differences(warehouse, reference, *name.split(".")))}
     assert differing == {}, f"rows that differ from the full build: {differing}"
 
+
+
+def _dbt_build_of(project, env, raw_dir, *args) -> tuple[int, dict[str, int]]:
+    """dbt build of a copy of the project: its exit code and the failing rows of each failed test."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(project),
+         "--profiles-dir", str(project / "profiles"), "--exclude-resource-type", "unit_test",
+         "--vars", json.dumps({"raw_dir": str(raw_dir), "raw_format": "parquet"}), *args],
+        cwd=project, env=env, capture_output=True, text=True, timeout=1800,
+    )
+    results = json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())["results"]
+    failed = {r["unique_id"].split(".")[2]: r.get("failures") for r in results if r["status"] in ("fail", "error")}
+    return proc.returncode, failed
+
+
+def test_a_weight_edited_in_place_fails_the_weights_check_until_the_history_is_rebuilt(clean_raw, clean_run, tmp_path):
+    """A weight's value edited in place (same valid_from) rewrites history, which a daily run does not do:
+    it rescores only its recent dates. assert_stored_weights_match_seed, which reads the weights the
+    history was scored with from int_health_weights_applied (D46), must fail on the older dates, and
+    pass once fct_health_factors and what follows it are rebuilt (doc health_incremental)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "models", "macros", "tests", "seeds", "profiles", "analyses"):
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        else:
+            shutil.copy(source, project / name)
+    weights = project / "seeds" / "health_weights.csv"
+    line = "default,stickiness,5,2000-01-01"
+    assert line in weights.read_text()
+    weights.write_text(weights.read_text().replace(line, "default,stickiness,6,2000-01-01"))
+    env = isolated_env(tmp_path)
+    shutil.copy(clean_run[0] / "health.duckdb", tmp_path / "health.duckdb")
+
+    code, failed = _dbt_build_of(project, env, clean_raw)
+    assert code == 1 and list(failed) == ["assert_stored_weights_match_seed"], failed
+    with duckdb.connect(str(tmp_path / "health.duckdb"), read_only=True) as con:
+        stored = dict(con.execute(
+            "select weight, count(distinct as_of_date) from intermediate.int_health_weights_applied "
+            "where weight_set = 'default' and factor_key = 'stickiness' group by weight").fetchall())
+    # the daily run rescored its recent dates with 6; the older ones keep 5, and the check names them
+    assert set(stored) == {5, 6} and stored[5] > stored[6], stored
+    assert failed["assert_stored_weights_match_seed"] >= stored[5]
+
+    code, failed = _dbt_build_of(project, env, clean_raw, "--full-refresh", "-s", "fct_health_factors+")
+    assert code == 0 and failed == {}, failed
 
 
 USAGE_REDUCTIONS = ["int_usage_user_days", "int_usage_feature_days", "int_usage_account_days"]

@@ -1,13 +1,14 @@
-{#- The weights stored in fct_health_factors are the ones health_weights.csv gives for
+{#- The weights stored in fct_health_factors (as int_health_weights_applied records them,
+    date by date, as they are written: D46) are the ones health_weights.csv gives for
     that date and set now. A failure means a weight line was edited in place (same
     valid_from) after the history was built: that rewrites history, which the
     incremental run does not do by itself. Rebuild with
     `dbt build --full-refresh -s fct_health_factors+`, or add a line with a new valid_from
     instead. Returns the date, set and factor that differ. -#}
 
-with health_factors as (
+with weights_applied as (
 
-    select * from {{ ref('fct_health_factors') }}
+    select * from {{ ref('int_health_weights_applied') }}
 
 ),
 
@@ -19,12 +20,12 @@ weight_sets as (
 
 stored as (
 
-    select distinct
+    select
         as_of_date,
         weight_set,
         factor_key,
         weight
-    from health_factors
+    from weights_applied
 
 ),
 

@@ -1,7 +1,11 @@
+{{ config(**health_as_of_incremental()) }}
+
 {#-
     The grain of every account metric: one row per account and as-of date, from
     the day the account was created. Each metric family returns exactly these rows,
     with its metrics null only where the health model says a metric is missing.
+    Incremental like the families that read it (doc('health_incremental')): a run
+    writes the dates they recompute, not the whole grain again (D47).
 -#}
 
 with accounts as (
@@ -16,6 +20,7 @@ with accounts as (
 as_of_dates as (
 
     select * from {{ ref('int_as_of_dates') }}
+    {{ health_dates_from(health_recompute_from()) }}
 
 ),
 
