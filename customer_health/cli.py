@@ -214,7 +214,9 @@ def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None
 
 
 def _is_duckdb(args: argparse.Namespace) -> bool:
-    return (getattr(args, "target", None) or os.environ.get("HEALTH_TARGET") or "duckdb") == "duckdb"
+    from customer_health.dbt_runner import on_duckdb
+
+    return on_duckdb(getattr(args, "target", None))
 
 
 def _raw_dir_for_validation(args: argparse.Namespace) -> Path | None:

@@ -46,6 +46,11 @@ def _progress(stream):
     return callback
 
 
+def on_duckdb(target: str | None) -> bool:
+    """Whether dbt builds into DuckDB: the --target given, else HEALTH_TARGET (what the dbt profile reads), else duckdb."""
+    return (target or os.environ.get("HEALTH_TARGET") or "duckdb") == "duckdb"
+
+
 def _release_duckdb() -> None:
     """Close dbt-duckdb's shared connection so that readers can open the file."""
     try:
@@ -214,7 +219,7 @@ def run_dbt(
         status = str(node_result.status).lower()
         if status in ("error", "fail", "runtime error"):
             message = " ".join(str(node_result.message or "").split())
-            if status == "fail" and (target or "duckdb") == "duckdb":
+            if status == "fail" and on_duckdb(target):
                 message += _failing_rows(node_result.node)
             failures.append(f"{node_result.node.name}: {status}: {message}"[:400])
     return DbtOutcome(success=bool(result.success), failures=failures)
