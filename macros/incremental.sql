@@ -153,14 +153,15 @@
 
     - every day from the latest stored usage_date minus the look-back (the days
       late events usually land on);
-    - every day of the accounts whose rows before that day changed: a late
-      user, account or feature row, a corrected event, a quarantine lifted or
-      imposed. Found by comparing, per account, the events and the sum of their
-      fingerprints before that day in what the model reads now (`source`, its
-      day `day`, events `events`, fingerprint `fingerprint`) with the model's own
-      stored event_count and event_fingerprint (health_record_changed_accounts).
+    - the older days of each account whose rows changed: a late user, account or
+      feature row, a corrected event, a quarantine lifted or imposed
+      (health_record_changed_accounts: the accounts and days of the rows staging staged,
+      or, when that is not known, every day of the accounts whose events and sum
+      of fingerprints before the first day, in what the model reads now
+      (`source`, its day `day`, events `events`, fingerprint `fingerprint`),
+      differ from the model's own stored event_count and event_fingerprint).
 
-    So the table always equals a full rebuild (D33), and a daily run reads the
+    So the table always equals a full rebuild (D33, D49), and a daily run reads the
     events only to compare two sums per account.
 -#}
 {% macro health_usage_incremental(source, day, events, fingerprint) %}
@@ -216,21 +217,23 @@
 
 
 {#-
-    The accounts whose rows before the recorded first day differ between what the
-    model reads now and what it stored. Recorded in health_changed_accounts for
-    this invocation; the model's earlier invocations' rows are dropped. Two ways,
-    one result (D37):
+    The older days (before the recorded first day) that the model recomputes in this
+    invocation, as (account_id, usage_date) pairs in health_changed_accounts; the
+    model's earlier invocations' rows are dropped. Each reduction's rows are keyed by
+    account and day, so a day is redone whole or not at all. Two ways (D37, D49):
 
     - when the model that produces what it reads changed rows in this invocation
       and recorded which (a base model that staged incrementally, or a usage
       reduction), and this model's last run read that model's last run, only those
-      rows can differ: the accounts of the rows the base model staged, with a day
-      before the first day (health_staged_scope), or the accounts the reduction
-      recorded as changed;
-    - else, per account, the events and the sum of their fingerprints before that
-      day, in what the model reads now (`source`, its day `day`, events `events`,
-      fingerprint `fingerprint`) and in the model's own stored event_count and
-      event_fingerprint (an account on one side only differs too).
+      rows can differ: the accounts and days of the rows the base model staged
+      (health_staged_scope: a row staged again is staged with every stored version
+      of its key, so the day it leaves is there too), or the pairs the reduction
+      recorded;
+    - else every day, in what the model reads now (`source`, its day `day`) or in
+      what it stored, of the accounts whose events and sum of fingerprints before
+      the first day differ between the two (events `events`, fingerprint
+      `fingerprint` against the stored event_count and event_fingerprint; an account
+      on one side only differs too).
 -#}
 {% macro health_record_changed_accounts() %}
     {%- if this is not none and is_incremental() -%}
@@ -240,14 +243,15 @@
         delete from {{ health_changed_accounts() }}
         where model_name = '{{ this.identifier }}';
 
-        insert into {{ health_changed_accounts() }}
+        insert into {{ health_changed_accounts() }} (model_name, invocation_id, account_id, usage_date)
         {%- if producer is not none and health_read_last_run_of(
             producer.node.name, producer.runs, producer.changed, health_incremental_runs()) %}
             {%- if producer.kind == 'staging' %}
         select distinct
             '{{ this.identifier }}' as model_name,
             '{{ invocation_id }}' as invocation_id,
-            account_id
+            account_id,
+            {{ changes.day }} as usage_date
         from {{ producer.relation }}
         where
             {{ health_staged_scope(producer.node.name) }}
@@ -257,7 +261,8 @@
         select
             '{{ this.identifier }}' as model_name,
             '{{ invocation_id }}' as invocation_id,
-            account_id
+            account_id,
+            usage_date
         from {{ health_changed_accounts() }}
         where
             model_name = '{{ producer.node.name }}'
@@ -282,20 +287,44 @@
             from {{ this }}
             where usage_date < {{ recorded_from }}
             group by account_id
+        ),
+
+        changed as (
+            select coalesce(now_read.account_id, stored.account_id) as account_id
+            from now_read
+            full outer join stored
+                on now_read.account_id = stored.account_id
+            where
+                now_read.account_id is null
+                or stored.account_id is null
+                or now_read.event_count <> stored.event_count
+                or now_read.event_fingerprint <> stored.event_fingerprint
+        ),
+
+        changed_days as (
+            select
+                account_id,
+                {{ changes.day }} as usage_date
+            from {{ ref(changes.source) }}
+            where
+                {{ changes.day }} < {{ recorded_from }}
+                and account_id in (select changed.account_id from changed)
+            union
+            select
+                account_id,
+                usage_date
+            from {{ this }}
+            where
+                usage_date < {{ recorded_from }}
+                and account_id in (select changed.account_id from changed)
         )
 
         select
             '{{ this.identifier }}' as model_name,
             '{{ invocation_id }}' as invocation_id,
-            coalesce(now_read.account_id, stored.account_id) as account_id
-        from now_read
-        full outer join stored
-            on now_read.account_id = stored.account_id
-        where
-            now_read.account_id is null
-            or stored.account_id is null
-            or now_read.event_count <> stored.event_count
-            or now_read.event_fingerprint <> stored.event_fingerprint
+            account_id,
+            usage_date
+        from changed_days
         {%- endif %}
     {%- endif -%}
 {% endmacro %}
@@ -379,7 +408,12 @@
 {% endmacro %}
 
 
-{#- The accounts each usage reduction recomputes whole in this invocation (model_name, invocation_id, account_id). -#}
+{#-
+    The older days each usage reduction recomputes in this invocation (model_name,
+    invocation_id, account_id, usage_date). usage_date came with D49: a warehouse
+    built before it gets the column added (its old rows are never read again: a
+    model reads only its own invocation's rows).
+-#}
 {% macro health_changed_accounts() %}
     {{ return(target.schema ~ '.health_changed_accounts') }}
 {% endmacro %}
@@ -389,8 +423,11 @@
     create table if not exists {{ health_changed_accounts() }} (
         model_name varchar(256),
         invocation_id varchar(64),
-        account_id varchar(256)
-    )
+        account_id varchar(256),
+        usage_date date
+    );
+
+    alter table {{ health_changed_accounts() }} add column if not exists usage_date date
 {% endmacro %}
 
 
@@ -412,7 +449,7 @@
         {%- if rule.get('changes') %};
 
         delete from {{ this }}
-        where {{ health_changed_accounts_scope(this.identifier) }}
+        where {{ health_changed_days_scope(this.identifier, rule) }}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
@@ -423,12 +460,12 @@
     (as_of_date; usage_date for the usage reductions, or the expression `date` of
     the rows it reads) from the recorded first date on (every date when none is
     recorded: a build from scratch), as a condition (health_recomputed_scope), and,
-    for a model with a `changes` rule, every row of the accounts recorded as changed
-    (health_changed_accounts_scope). The delete hook, the model's own read and its
+    for a model with a `changes` rule, the rows of the older days recorded as changed
+    (health_changed_days_scope). The delete hook, the model's own read and its
     data tests use these definitions (`rule`: the model's meta.health_incremental).
-    They are read as two parts, never as `date >= ... or account_id in (...)`: with
-    the `or`, DuckDB reads the account of every stored row to test it; apart, the
-    changed accounts, nearly always none, cost nothing (D44).
+    They are read as two parts, never as `date >= ... or (account_id, day) in (...)`:
+    with the `or`, DuckDB reads the account of every stored row to test it; apart,
+    no changed day costs nothing (D44).
 -#}
 {% macro health_recomputed_scope(model_name, rule, date=none) %}
     {%- set column = date or rule.get('date_column') or 'as_of_date' -%}
@@ -436,10 +473,16 @@
 {%- endmacro %}
 
 
-{#- The rows of the accounts a usage reduction `model_name` recorded as changed in this invocation, as a condition. -#}
-{% macro health_changed_accounts_scope(model_name) %}
-    account_id in (
-        select changed.account_id
+{#-
+    The rows of the older days a usage reduction `model_name` recorded as changed in this
+    invocation (its account and day: the date column of its `rule`, or the expression `date`
+    of the rows it reads), as a condition.
+-#}
+{% macro health_changed_days_scope(model_name, rule, date=none) %}
+    (account_id, {{ date or rule.get('date_column') }}) in (
+        select
+            changed.account_id,
+            changed.usage_date
         from {{ health_changed_accounts() }} as changed
         where
             changed.model_name = '{{ model_name }}'
@@ -450,8 +493,8 @@
 
 {#-
     The rows of `relation` that the incremental model `model_name` recomputes, as a query:
-    the dates from the recorded first one, and, with a `changes` rule, the older rows of the
-    changed accounts.
+    the dates from the recorded first one, and, with a `changes` rule, the rows of the older
+    days recorded as changed.
 -#}
 {% macro health_recomputed_rows(relation, model_name, rule, date=none) %}
     {%- set scope = health_recomputed_scope(model_name, rule, date) -%}
@@ -464,7 +507,7 @@
     select * from {{ relation }}
     where
         not coalesce({{ scope }}, false)
-        and {{ health_changed_accounts_scope(model_name) }}
+        and {{ health_changed_days_scope(model_name, rule, date) }}
     {%- endif -%}
 {% endmacro %}
 

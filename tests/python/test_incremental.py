@@ -395,9 +395,10 @@ def test_a_run_takes_what_changed_upstream_and_compares_everything_after_a_misse
         dbt("run", "--select", missed, env=env, raw_dir=today)
     dbt("run", *selector, env=env, raw_dir=today)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        recorded = {m: {a for (a,) in con.execute(
-            "select account_id from main.health_changed_accounts where model_name = ?", [m]).fetchall()}
+        recorded_days = {m: set(con.execute(
+            "select account_id, usage_date from main.health_changed_accounts where model_name = ?", [m]).fetchall())
             for m in USAGE_REDUCTIONS}
+        recorded = {m: {a for a, _ in days} for m, days in recorded_days.items()}
         late_account, corrected_account = (con.execute(
             f"select account_id from staging.base_product__{table} where {key} = ?", [value]).fetchone()[0]
             for table, key, value in (("users", "user_id", late_user), ("usage_events", "event_id", corrected)))
@@ -406,26 +407,38 @@ def test_a_run_takes_what_changed_upstream_and_compares_everything_after_a_misse
         restaged = {k for (k,) in con.execute(
             "select restaged_key from main.health_restaged_keys where model_name = 'base_product__usage_events'"
         ).fetchall()}
-        # what staging changed: the accounts of the rows it staged in the last run, with a day before the
-        # first day the reduction recomputes
-        staged_old = {a for (a,) in con.execute(
-            "select distinct events.account_id from staging.base_product__usage_events as events "
+        # what staging changed: the accounts and days of the rows it staged in the last run, with a day before
+        # the first day the reduction recomputes
+        staged_old_days = set(con.execute(
+            "select distinct events.account_id, cast(events.occurred_at as date) "
+            "from staging.base_product__usage_events as events "
             "where (events.loaded_at > (select loaded_after from main.health_staging_runs "
             "       where model_name = 'base_product__usage_events' order by recorded_at desc limit 1) "
             "    or events.event_id in (select restaged_key from main.health_restaged_keys "
             "       where model_name = 'base_product__usage_events')) "
             "and cast(events.occurred_at as date) < (select recompute_from from main.health_incremental_runs "
-            "    where model_name = 'int_usage_user_days' order by recorded_at desc limit 1)").fetchall()}
+            "    where model_name = 'int_usage_user_days' order by recorded_at desc limit 1)").fetchall())
+        staged_old = {a for a, _ in staged_old_days}
+        # every older day of the accounts that changed: what a reduction redid before D49
+        account_days = set(con.execute(
+            "select account_id, usage_date from intermediate.int_usage_account_days where usage_date < "
+            "(select recompute_from from main.health_incremental_runs "
+            " where model_name = 'int_usage_account_days' order by recorded_at desc limit 1)").fetchall())
     if missed == "+stg_product__usage_events":
         # the events were staged in a run the reductions did not read: nothing is staged now, and the
         # reductions compare fingerprints, which find the late user's account
         assert staged_old == set() and late_account in recorded["int_usage_user_days"]
+        # and redo every older day of the accounts whose sums differ
+        assert {d for d in account_days if d[0] in recorded["int_usage_account_days"]} \
+            <= recorded_days["int_usage_account_days"]
     else:
         # the late user's events are staged again (after a missed users run, because the usage events compare
         # every user's status), and the reductions take the accounts staging changed
         assert late_events <= restaged and corrected in restaged
-        assert recorded == {m: staged_old for m in USAGE_REDUCTIONS}
+        assert recorded_days == {m: staged_old_days for m in USAGE_REDUCTIONS}
         assert {late_account, corrected_account} <= staged_old
+        # the days of those rows only, not every older day of their accounts (D49)
+        assert len(staged_old_days) < len({d for d in account_days if d[0] in staged_old})
     differing = {m: n for m in USAGE_REDUCTIONS if (n := _differences(warehouse, reference, "intermediate", m))}
     assert differing == {}, f"rows that differ from a build from scratch: {differing}"
 

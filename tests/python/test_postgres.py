@@ -435,6 +435,34 @@ def test_the_marts_of_the_issue_are_compared():
             assert mart in compared
 
 
+def test_a_daily_run_of_the_usage_reductions_redoes_the_days_that_differ_on_postgres(project_copy, pg_build):
+    """The usage reductions' incremental run on PostgreSQL (staging stages whole there, so they compare
+    fingerprints, D33): one account's older user-days removed, the next run records every older day of
+    that account (D49), redoes them, and leaves all three reductions as the build left them."""
+    server, pg_work, pg_results = pg_build
+    reductions = ["int_usage_user_days", "int_usage_feature_days", "int_usage_account_days"]
+    if any(pg_results.get(f"model.customer_health.{m}", ("missing",))[0] != "success" for m in reductions):
+        pytest.skip("the usage reductions did not build on PostgreSQL (test_postgres_builds_and_passes_what_duckdb_does)")
+    relations = {m: _manifest_relation(pg_work / "target", m) for m in reductions}
+    table = {m: f'"{schema}"."{name}"' for m, (schema, name) in relations.items()}
+    before = {m: sorted(_pg(server, f"select * from {table[m]}")[1], key=_sort_key) for m in reductions}
+    (account, first_day), = _pg(server, f"select account_id, min(usage_date) from {table['int_usage_user_days']} "
+                                        "group by account_id order by count(*) desc, account_id limit 1")[1]
+    _superuser(server, "health", f"delete from {table['int_usage_user_days']} where account_id = %s "
+                                 f"and usage_date < %s::date + 30", (account, first_day))
+
+    results = _dbt(project_copy, _pg_env(server, pg_work), "run", "--target", "postgres", "--select", *reductions)
+    assert {node.split(".")[-1]: status for node, (status, _) in results.items() if node.startswith("model.")} \
+        == {m: "success" for m in reductions}
+    (schema,), = _pg(server, "select table_schema from information_schema.tables "
+                             "where table_name = 'health_changed_accounts'")[1]
+    recorded = _pg(server, f'select account_id, usage_date from "{schema}".health_changed_accounts '
+                           "where model_name = 'int_usage_user_days'")[1]
+    assert {a for a, _ in recorded} == {account} and len(recorded) > 30
+    after = {m: sorted(_pg(server, f"select * from {table[m]}")[1], key=_sort_key) for m in reductions}
+    assert after == before
+
+
 # ------------------------------------------------------------------------------------------------
 # Load
 # ------------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@
     Product usage per account and UTC day with at least one event, summed from
     int_usage_user_days (never from the raw events again): events and distinct
     users that day (the daily active users).
-    Incremental: a run recomputes the recent days and every day of the accounts
-    whose user-days changed (doc health_incremental).
+    Incremental: a run recomputes the recent days and the older days whose
+    user-days changed (doc health_incremental).
 -#}
 
 with user_days as (

@@ -10,8 +10,8 @@
     UTC day. Every feature, not only the core ones: whether a feature is core and
     released by an as-of date is decided in int_usage_metrics, so a feature that
     becomes core needs no rebuild here. event_fingerprint as in int_usage_user_days.
-    Incremental: a run recomputes the recent days and every day of the changed
-    accounts (doc health_incremental).
+    Incremental: a run recomputes the recent days and the older days that
+    changed (doc health_incremental).
 -#}
 
 with usage_events as (

@@ -11,8 +11,8 @@
     23:59:59 is still that day and 00:00:00 is the next). event_fingerprint sums
     the events' fingerprints: a daily run compares it with the events to find the
     accounts whose earlier days changed (health_usage_incremental).
-    Incremental: a run recomputes the recent days and every day of the changed
-    accounts (doc health_incremental).
+    Incremental: a run recomputes the recent days and the older days that
+    changed (doc health_incremental).
 -#}
 
 with usage_events as (
