@@ -175,7 +175,8 @@ def pinned_raw_dir(raw_dir: Path, db: Path) -> Path:
 def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None:
     from customer_health.dbt_runner import run_dbt
 
-    if (args.target or "duckdb") == "postgres" and _has_module("customer_health.load"):
+    on_duckdb = _is_duckdb(args)  # --target, else HEALTH_TARGET, as the dbt profile reads it
+    if not on_duckdb and _has_module("customer_health.load"):
         from customer_health.load import step_load
 
         step_load(raw_dir, raw_format)
@@ -190,13 +191,12 @@ def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None
     if not args.unit_tests:
         extra += ["--exclude-resource-type", "unit_test"]
     started = time.monotonic()
-    on_duckdb = (args.target or "duckdb") == "duckdb"
     if on_duckdb:  # until dbt succeeds, the file may mix old and new tables: not to be validated or published
         from customer_health.runlock import begin_build
         from customer_health.validate import stamp_path
 
         begin_build(db, stamp=stamp_path(db))
-    print(f"build: dbt build into {db if on_duckdb else args.target}", flush=True)
+    print(f"build: dbt build into {db if on_duckdb else args.target or os.environ['HEALTH_TARGET']}", flush=True)
     with step("build"):
         outcome = run_dbt("build", dbt_vars=dbt_vars, target=args.target, extra_args=extra)
     if outcome.error:

@@ -178,3 +178,29 @@ def test_a_failed_not_null_columns_test_names_the_columns_with_nulls(clean_raw, 
     named = [f for f in failures if f.startswith("not_null_columns_fct_health_history")]
     assert len(named) == 1, failures
     assert f"(rows: column_name=lifecycle_stage, null_rows={nulls})" in named[0]
+
+
+def test_health_target_in_the_environment_builds_as_the_target_option_does(monkeypatch, tmp_path):
+    """HEALTH_TARGET=postgres (what the dbt profile reads) is `--target postgres` for `health build` too: the raw
+    files are loaded into PostgreSQL first, and the DuckDB file is not marked as being built."""
+    import argparse
+    import types
+
+    from customer_health import cli
+
+    calls = []
+    monkeypatch.setenv("HEALTH_TARGET", "postgres")
+    monkeypatch.setenv("HEALTH_DUCKDB_PATH", str(tmp_path / "work" / "health.duckdb"))
+    monkeypatch.setattr("customer_health.load.step_load", lambda raw_dir, raw_format: calls.append("load"))
+    monkeypatch.setattr("customer_health.runlock.begin_build", lambda *a, **k: calls.append("begin_build"))
+    monkeypatch.setattr("customer_health.runlock.end_build", lambda *a, **k: calls.append("end_build"))
+    monkeypatch.setattr(dbt_runner, "run_dbt", lambda command, **kw: calls.append(command) or types.SimpleNamespace(
+        error=None, success=True, failures=[]))
+    args = argparse.Namespace(target=None, as_of=None, full_refresh=False, unit_tests=False)
+    cli.step_build(tmp_path, "parquet", args)
+    assert calls == ["load", "build"]
+
+    calls.clear()
+    monkeypatch.delenv("HEALTH_TARGET")
+    cli.step_build(tmp_path, "parquet", args)
+    assert calls == ["begin_build", "build", "end_build"]
