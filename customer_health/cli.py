@@ -173,7 +173,7 @@ def pinned_raw_dir(raw_dir: Path, db: Path) -> Path:
 
 
 def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None:
-    from customer_health.dbt_runner import run_dbt
+    from customer_health.dbt_runner import dbt_target, run_dbt
 
     on_duckdb = _is_duckdb(args)  # --target, else HEALTH_TARGET, as the dbt profile reads it
     if not on_duckdb and _has_module("customer_health.load"):
@@ -196,7 +196,7 @@ def step_build(raw_dir: Path, raw_format: str, args: argparse.Namespace) -> None
         from customer_health.validate import stamp_path
 
         begin_build(db, stamp=stamp_path(db))
-    print(f"build: dbt build into {db if on_duckdb else args.target or os.environ['HEALTH_TARGET']}", flush=True)
+    print(f"build: dbt build into {db if on_duckdb else dbt_target(args.target)}", flush=True)
     with step("build"):
         outcome = run_dbt("build", dbt_vars=dbt_vars, target=args.target, extra_args=extra)
     if outcome.error:

@@ -46,9 +46,14 @@ def _progress(stream):
     return callback
 
 
+def dbt_target(target: str | None) -> str:
+    """The target dbt builds into: the --target given, else HEALTH_TARGET (what the dbt profile reads), else duckdb."""
+    return target or os.environ.get("HEALTH_TARGET") or "duckdb"
+
+
 def on_duckdb(target: str | None) -> bool:
-    """Whether dbt builds into DuckDB: the --target given, else HEALTH_TARGET (what the dbt profile reads), else duckdb."""
-    return (target or os.environ.get("HEALTH_TARGET") or "duckdb") == "duckdb"
+    """Whether dbt builds into DuckDB (dbt_target)."""
+    return dbt_target(target) == "duckdb"
 
 
 def _release_duckdb() -> None:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -99,12 +97,8 @@ def test_a_daily_run_after_an_earlier_one_equals_a_full_build(clean_raw, clean_r
 
 def _dbt_build_of(project, env, raw_dir, *args) -> tuple[int, dict[str, int]]:
     """dbt build of a copy of the project: its exit code and the failing rows of each failed test."""
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(project),
-         "--profiles-dir", str(project / "profiles"), "--exclude-resource-type", "unit_test",
-         "--vars", json.dumps({"raw_dir": str(raw_dir), "raw_format": "parquet"}), *args],
-        cwd=project, env=env, capture_output=True, text=True, timeout=1800,
-    )
+    proc = dbt("build", "--exclude-resource-type", "unit_test", *args, env=env, raw_dir=raw_dir,
+               project=project, check=False)
     results = json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())["results"]
     failed = {r["unique_id"].split(".")[2]: r.get("failures") for r in results if r["status"] in ("fail", "error")}
     return proc.returncode, failed
